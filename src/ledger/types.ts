@@ -1,0 +1,102 @@
+/**
+ * The ledger keeps uploads, files and allowances. One implementation runs the same SQL on PGlite
+ * (embedded) and PostgreSQL; the server only sees this interface.
+ */
+import type { Checksum, Metadata, UploadStatus } from '../shared/protocol.js';
+
+export type AllowancePeriod = 'day' | 'month' | 'total';
+
+export interface UploadRecord {
+  id: string;
+  userId: string;
+  route: string;
+  key: string;
+  /** Bytes reserved and signed for. */
+  size: number;
+  contentType: string;
+  name: string | null;
+  checksum: Checksum | null;
+  metadata: Metadata | null;
+  visibility: 'public' | 'private';
+  status: UploadStatus;
+  /** Allowance bucket the reservation was taken from: "2026-11-24", "2026-11" or "total". */
+  period: string;
+  multipartId: string | null;
+  partSize: number | null;
+  partCount: number | null;
+  /** ETag the storage reported at completion; lets a later overwrite be detected. */
+  etag: string | null;
+  createdAt: Date;
+  /** Upload lifetime: past this, the sweeper reconciles a pending upload. */
+  expiresAt: Date;
+  completedAt: Date | null;
+}
+
+export interface ReserveInput {
+  id: string;
+  userId: string;
+  route: string;
+  key: string;
+  size: number;
+  contentType: string;
+  name: string | null;
+  checksum: Checksum | null;
+  metadata: Metadata | null;
+  visibility: 'public' | 'private';
+  period: string;
+  multipartId: string | null;
+  partSize: number | null;
+  partCount: number | null;
+  expiresAt: Date;
+  /** The allowance of this user, route and period in bytes. */
+  allowanceBytes: number;
+  /** Most pending uploads this user may hold on this route. */
+  pendingCap: number;
+}
+
+export type ReserveResult =
+  | { ok: true; upload: UploadRecord }
+  | { ok: false; reason: 'quota'; remainingBytes: number }
+  | { ok: false; reason: 'pending'; pending: number };
+
+export interface Usage {
+  usedBytes: number;
+  reservedBytes: number;
+}
+
+export interface FilePage {
+  files: UploadRecord[];
+  nextCursor: string | null;
+}
+
+export interface Ledger {
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<void>;
+  /**
+   * Atomically: pending count under cap, `used + reserved + size ≤ allowance`, then records the
+   * upload as pending. Either all of it happens or none.
+   */
+  reserve(input: ReserveInput): Promise<ReserveResult>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  /** Pushes an upload's lifetime forward (parts were signed). */
+  extendUpload(id: string, expiresAt: Date): Promise<void>;
+  /**
+   * pending → completed, reservation settled to `actualSize`. Only the first call for an upload
+   * changes anything; it returns `changed: false` and the record as it is for the others.
+   */
+  complete(id: string, result: { size: number; etag: string }): Promise<{ changed: boolean; upload: UploadRecord }>;
+  /** pending → `status`, reservation released. Returns false if the upload was not pending. */
+  release(id: string, status: 'aborted' | 'expired' | 'failed'): Promise<boolean>;
+  /** completed → deleted, the file's bytes refunded to its period. Returns the record, or undefined. */
+  deleteFile(id: string, userId: string): Promise<UploadRecord | undefined>;
+  /** Completed files of a user and route set, newest first. */
+  listFiles(userId: string, options: { cursor?: string; limit: number }): Promise<FilePage>;
+  usage(userId: string, route: string, period: string): Promise<Usage>;
+  pendingCount(userId: string, route: string): Promise<number>;
+  /**
+   * Pending uploads past their lifetime, claimed for this caller so that concurrent sweepers
+   * (other instances) never handle the same upload twice. Claims last `leaseSeconds`.
+   */
+  claimExpired(now: Date, limit: number, leaseSeconds: number): Promise<UploadRecord[]>;
+  close(): Promise<void>;
+}
