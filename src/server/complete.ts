@@ -1,0 +1,72 @@
+/**
+ * `POST {base}/{id}/complete`: verify what landed, run the hook, record the file once. Parallel
+ * calls for one upload share one verification in this process; across processes the ledger's
+ * conditional update makes exactly one of them charge.
+ */
+import type { UploadRecord } from '../ledger/types.js';
+import { DropgateError } from '../shared/errors.js';
+import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
+import { json } from '../shared/http.js';
+import { CompleteRequestSchema, type FileRecord, parseWith } from '../shared/protocol.js';
+import { type GatewayContext, callerOf, fileRecordOf, ownUpload, readJson, readUrlOf } from './context.js';
+import { verifyLanded } from './verify.js';
+
+const inFlight = new WeakMap<GatewayContext, Map<string, Promise<FileRecord>>>();
+
+export async function handleComplete(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const body = parseWith(CompleteRequestSchema, await readJson(request));
+  const upload = await ownUpload(ctx, id, userId);
+  let running = inFlight.get(ctx);
+  if (!running) inFlight.set(ctx, (running = new Map()));
+  let completion = running.get(id);
+  if (!completion) {
+    completion = completeUpload(ctx, upload, body.parts).finally(() => running.delete(id));
+    running.set(id, completion);
+  }
+  return json(200, { file: await completion });
+}
+
+/** Throws the error that matches an upload that is no longer pending. */
+export function assertPending(upload: UploadRecord): void {
+  if (upload.status === 'aborted') throw new DropgateError('UPLOAD_ABORTED', 'This upload was cancelled.');
+  if (upload.status === 'expired') throw new DropgateError('UPLOAD_EXPIRED', 'This upload expired before it was completed.');
+  if (upload.status === 'failed') {
+    throw new DropgateError('UPLOAD_INTEGRITY_FAILED', 'This upload failed verification; its file was removed. Upload it again.');
+  }
+}
+
+async function completeUpload(
+  ctx: GatewayContext,
+  upload: UploadRecord,
+  claimedParts: { partNumber: number; etag: string }[] | undefined,
+): Promise<FileRecord> {
+  if (upload.status === 'completed') return fileRecordOf(ctx, upload);
+  assertPending(upload);
+  const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
+  const verdict = await verifyLanded(ctx, route, upload, claimedParts);
+  if (!verdict.ok && verdict.missing) {
+    throw new DropgateError('UPLOAD_NOT_RECEIVED', 'The file has not arrived in storage yet; upload it, then complete.');
+  }
+  if (!verdict.ok) {
+    await discard(ctx, upload, 'failed');
+    throw new DropgateError('UPLOAD_INTEGRITY_FAILED', `${verdict.reason} The file was removed.`);
+  }
+  await ctx.hooks.onUploadComplete?.({ userId: upload.userId, route, upload, url: readUrlOf(ctx, upload) });
+  const { changed, upload: recorded } = await ctx.ledger.complete(upload.id, { size: verdict.object.size, etag: verdict.object.etag });
+  if (!changed) assertPending(recorded);
+  else ctx.log({ level: 'info', msg: 'upload completed', uploadId: upload.id, userId: upload.userId, size: recorded.size });
+  return fileRecordOf(ctx, recorded);
+}
+
+/**
+ * Releases the reservation, then removes whatever bytes arrived. In that order, so a file is never
+ * deleted while the ledger still counts it as pending and completable.
+ */
+export async function discard(ctx: GatewayContext, upload: UploadRecord, status: 'aborted' | 'expired' | 'failed'): Promise<boolean> {
+  const released = await ctx.ledger.release(upload.id, status);
+  if (!released) return false;
+  if (upload.multipartId) await ctx.storage.abortMultipart(upload.key, upload.multipartId);
+  await ctx.storage.delete(upload.key);
+  return true;
+}

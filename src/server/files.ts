@@ -1,0 +1,60 @@
+/**
+ * Completed files: the caller's list with their allowance, the stable read URL of a private file,
+ * and deletion with a refund.
+ */
+import { DropgateError } from '../shared/errors.js';
+import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
+import { json } from '../shared/http.js';
+import type { Allowance, FileListResponse } from '../shared/protocol.js';
+import { periodOf } from './config.js';
+import { type GatewayContext, callerOf, fileRecordOf, routeOf } from './context.js';
+import { clientIp, identify } from './identity.js';
+
+const MAX_PAGE = 100;
+
+export async function handleList(ctx: GatewayContext, request: GatewayRequest): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const routeName = request.searchParams.get('route');
+  const route = routeName ? routeOf(ctx, routeName) : ctx.defaultRoute;
+  const limit = Math.min(MAX_PAGE, Math.max(1, Number(request.searchParams.get('limit')) || 50));
+  const cursor = request.searchParams.get('cursor') ?? undefined;
+  const page = await ctx.ledger.listFiles(userId, cursor === undefined ? { limit } : { limit, cursor });
+  const { key, resetsAt } = periodOf(route.allowancePeriod, ctx.now());
+  const usage = await ctx.ledger.usage(userId, route.name, key);
+  const allowance: Allowance = {
+    limitBytes: route.allowanceBytes,
+    usedBytes: usage.usedBytes,
+    reservedBytes: usage.reservedBytes,
+    remainingBytes: Math.max(0, route.allowanceBytes - usage.usedBytes - usage.reservedBytes),
+    period: route.allowancePeriod,
+    resetsAt: resetsAt?.toISOString() ?? null,
+  };
+  const answer: FileListResponse = { files: page.files.map((f) => fileRecordOf(ctx, f)), nextCursor: page.nextCursor, allowance };
+  return json(200, answer);
+}
+
+/** Redirects to a short-lived signed read. Public files for anyone, private ones for their owner. */
+export async function handleRead(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const upload = /^[0-9a-f-]{36}$/.test(id) ? await ctx.ledger.getUpload(id) : undefined;
+  const notFound = new DropgateError('NOT_FOUND', 'No such file.');
+  if (!upload || upload.status !== 'completed') throw notFound;
+  if (upload.visibility === 'private') {
+    const caller = await identify(request, clientIp(request, ctx.trustProxy), ctx.authenticate).catch(() => undefined);
+    if (caller?.userId !== upload.userId) throw notFound;
+  }
+  const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
+  const signed = ctx.storage.presignGet(upload.key, {
+    expiresIn: Math.min(route.urlLifetime, 3600),
+    ...(upload.name !== null ? { fileName: upload.name } : {}),
+  });
+  return { status: 302, headers: { location: signed.url, 'cache-control': 'private, no-store' } };
+}
+
+export async function handleDeleteFile(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const deleted = /^[0-9a-f-]{36}$/.test(id) ? await ctx.ledger.deleteFile(id, userId) : undefined;
+  if (!deleted) throw new DropgateError('NOT_FOUND', 'No such file.');
+  await ctx.storage.delete(deleted.key);
+  ctx.log({ level: 'info', msg: 'file deleted', uploadId: id, userId, size: deleted.size });
+  return json(200, { id, deleted: true });
+}

@@ -1,0 +1,35 @@
+/**
+ * Sign-rate limits per user and per client IP through rate-limiter-flexible. Counters live in
+ * memory unless a factory for a shared store (Redis) is given, so N instances share one budget.
+ */
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { DropgateError } from '../shared/errors.js';
+import type { RateLimiterFactory, ResolvedRoute } from './config.js';
+
+export const memoryRateLimiter: RateLimiterFactory = (options) => new RateLimiterMemory(options);
+
+export interface RouteLimiters {
+  perUser: RateLimiterAbstract;
+  perIp: RateLimiterAbstract;
+}
+
+export function createRouteLimiters(route: ResolvedRoute, factory: RateLimiterFactory): RouteLimiters {
+  return {
+    perUser: factory({ keyPrefix: `dropgate:sign:user:${route.name}`, points: route.perUserPerMinute, duration: 60 }),
+    perIp: factory({ keyPrefix: `dropgate:sign:ip:${route.name}`, points: route.perIpPerMinute, duration: 60 }),
+  };
+}
+
+/** Takes one point; refuses with RATE_LIMITED and the seconds to wait when none are left. */
+export async function consume(limiter: RateLimiterAbstract, key: string, who: 'user' | 'IP address'): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (result) {
+    if (result instanceof RateLimiterRes) {
+      const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+      throw new DropgateError('RATE_LIMITED', `Too many uploads from this ${who}; try again in ${retryAfter} s.`, { retryAfter });
+    }
+    throw new DropgateError('SERVICE_UNAVAILABLE', 'The rate limiter is unavailable; nothing was signed.', {}, { cause: result });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The other calls on one upload: status (for resume), part URLs, abort.
+ */
+import { DropgateError } from '../shared/errors.js';
+import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
+import { json } from '../shared/http.js';
+import { partLength } from '../shared/parts.js';
+import { PartsRequestSchema, type PartsResponse, type StatusResponse, parseWith } from '../shared/protocol.js';
+import { assertPending, discard } from './complete.js';
+import { type GatewayContext, callerOf, fileRecordOf, ownUpload, readJson } from './context.js';
+
+export async function handleStatus(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const upload = await ownUpload(ctx, id, userId);
+  const status: StatusResponse = {
+    uploadId: upload.id,
+    status: upload.status,
+    key: upload.key,
+    size: upload.size,
+    contentType: upload.contentType,
+    expiresAt: upload.expiresAt.toISOString(),
+  };
+  if (upload.partSize && upload.partCount) status.multipart = { partSize: upload.partSize, partCount: upload.partCount };
+  if (upload.multipartId && upload.status === 'pending') status.parts = await ctx.storage.listParts(upload.key, upload.multipartId);
+  if (upload.status === 'completed') status.file = fileRecordOf(ctx, upload);
+  return json(200, status);
+}
+
+export async function handleParts(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const body = parseWith(PartsRequestSchema, await readJson(request));
+  const upload = await ownUpload(ctx, id, userId);
+  if (upload.status === 'completed') throw new DropgateError('INVALID_REQUEST', 'This upload is already complete.');
+  assertPending(upload);
+  const { multipartId, partSize, partCount } = upload;
+  if (!multipartId || !partSize || !partCount) throw new DropgateError('INVALID_REQUEST', 'This upload is a single PUT; it has no parts.');
+  const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
+  const parts: PartsResponse['parts'] = body.parts.map(({ partNumber, md5 }) => {
+    if (partNumber > partCount) {
+      throw new DropgateError('INVALID_REQUEST', `This upload has ${partCount} parts; there is no part ${partNumber}.`, { field: 'parts' });
+    }
+    const size = partLength(upload.size, { partSize, partCount }, partNumber);
+    const signed = ctx.storage.presignPart({ key: upload.key, multipartId, partNumber, size, expiresIn: route.urlLifetime, ...(md5 ? { md5 } : {}) });
+    return { partNumber, url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() };
+  });
+  // A big upload that is still sending parts keeps its reservation: its lifetime starts again.
+  await ctx.ledger.extendUpload(upload.id, new Date(ctx.now().getTime() + route.uploadLifetime * 1000));
+  return json(200, { parts } satisfies PartsResponse);
+}
+
+export async function handleAbort(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
+  const { userId } = await callerOf(ctx, request);
+  const upload = await ownUpload(ctx, id, userId);
+  if (upload.status === 'completed') {
+    throw new DropgateError('INVALID_REQUEST', `This upload is complete; delete the file with DELETE ${ctx.basePath}/files/${id}.`);
+  }
+  if (upload.status === 'pending') await discard(ctx, upload, 'aborted');
+  return json(200, { uploadId: id, status: upload.status === 'pending' ? 'aborted' : upload.status });
+}
