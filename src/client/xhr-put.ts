@@ -1,0 +1,44 @@
+import { abortedError, networkError, storageError } from './put-error.js';
+import type { PutRequest } from './types.js';
+
+/** Headers the browser sets itself and refuses from scripts; the Blob gives the same length. */
+const BROWSER_OWNED = new Set(['content-length', 'host', 'connection']);
+
+/**
+ * The storage PUT in browsers: XMLHttpRequest, because it is the one browser API that reports
+ * upload progress over HTTP/1.1. Only 2xx counts as success.
+ *
+ * @example
+ * await xhrPut({ url: sign.presignedUrl, headers: sign.headers, body: file, onProgress: (n) => console.log(n) });
+ */
+export function xhrPut(request: PutRequest): Promise<void> {
+  const { url, headers, body, signal, onProgress } = request;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortedError(signal.reason));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    const onAbort = () => xhr.abort();
+    const settle = (error?: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+
+    xhr.open('PUT', url);
+    for (const [name, value] of Object.entries(headers)) {
+      if (!BROWSER_OWNED.has(name.toLowerCase())) xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) settle();
+      else settle(storageError(xhr.status, xhr.responseText));
+    };
+    xhr.onerror = () => settle(networkError());
+    xhr.ontimeout = () => settle(networkError());
+    xhr.onabort = () => settle(abortedError(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    xhr.send(body);
+  });
+}
