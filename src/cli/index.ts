@@ -1,0 +1,55 @@
+/**
+ * The `dropgate` command: dispatches to one module per subcommand.
+ */
+import { readFileSync } from 'node:fs';
+import { DropgateError } from '../shared/errors.js';
+import { runDev } from './dev.js';
+import type { Io } from './io.js';
+import { runUpload } from './upload.js';
+
+const HELP = `Usage: dropgate <command> [options]
+
+Commands:
+  dev       start the gateway with embedded defaults and a demo page
+  upload    upload files to a dropgate endpoint
+
+Run "dropgate <command> --help" for a command's options.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dev':
+        return await runDev(rest, io);
+      case 'upload':
+        return await runUpload(rest, io);
+      case '--version':
+      case '-v':
+        io.stdout.write(`${version()}\n`);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.stdout.write(`${HELP}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr.write(`dropgate: unknown command "${command}".\n\n${HELP}\n`);
+        return 2;
+    }
+  } catch (error) {
+    // parseArgs throws TypeErrors with a code for unknown or malformed flags.
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`dropgate ${command}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    const message = error instanceof DropgateError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    io.stderr.write(`dropgate ${command}: ${message}\n`);
+    return 1;
+  }
+}
