@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { DropgateError, errorFromBody } from './errors.js';
+import { MAX_PARTS, MIN_PART_SIZE, partLength, partSizeFor } from './parts.js';
+import { SignRequestSchema, assertNoClientKey, parseWith } from './protocol.js';
+import { GiB, MiB, formatBytes, parseSize } from './sizes.js';
+import { assertSafeFileName, contentDisposition, extensionForType, isTypeAllowed } from './types.js';
+
+describe('parseSize', () => {
+  it.each([
+    ['200MiB', 209_715_200],
+    ['2GB', 2_000_000_000],
+    ['1KB', 1000],
+    ['1KiB', 1024],
+    ['1.5 MiB', 1_572_864],
+    ['42', 42],
+    [7, 7],
+  ] as const)('%s → %d', (input, bytes) => expect(parseSize(input)).toBe(bytes));
+
+  it.each(['', 'ten', '5 parsecs', '-1', -1, 1.5])('refuses %s', (input) => expect(() => parseSize(input)).toThrow(DropgateError));
+
+  it('formats binary units', () => expect(formatBytes(200 * MiB)).toBe('200 MiB'));
+});
+
+describe('partSizeFor', () => {
+  it('covers the file exactly with parts of at least 5 MiB and at most 10,000 parts', () => {
+    for (const size of [1, MIN_PART_SIZE, 100 * MiB + 1, 5 * GiB, 48.8 * 1024 * GiB]) {
+      const plan = partSizeFor(size);
+      expect(plan.partSize).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+      expect(plan.partCount).toBeLessThanOrEqual(MAX_PARTS);
+      const last = partLength(size, plan, plan.partCount);
+      expect(last).toBeGreaterThan(0);
+      expect(plan.partSize * (plan.partCount - 1) + last).toBe(size);
+    }
+  });
+});
+
+describe('types', () => {
+  it('matches wildcards but never lets active content through one', () => {
+    expect(isTypeAllowed(['video/*'], 'video/mp4')).toBe(true);
+    expect(isTypeAllowed(['video/*'], 'Video/MP4; codecs="avc1"')).toBe(true);
+    expect(isTypeAllowed(['video/*'], 'image/png')).toBe(false);
+    expect(isTypeAllowed(['image/*'], 'image/svg+xml')).toBe(false);
+    expect(isTypeAllowed(['image/svg+xml'], 'image/svg+xml')).toBe(true);
+    expect(isTypeAllowed(['*/*'], 'text/html')).toBe(false);
+    expect(isTypeAllowed(['*/*'], '')).toBe(false);
+    expect(isTypeAllowed(['*/*'], 'not a type')).toBe(false);
+  });
+
+  it('gives keys a canonical extension', () => {
+    expect(extensionForType('video/mp4')).toBe('mp4');
+    expect(extensionForType('image/jpeg')).toBe('jpg');
+    expect(extensionForType('application/x-unknown')).toBe('');
+  });
+
+  it('accepts ordinary unicode names and writes RFC 6266 dispositions', () => {
+    expect(() => assertSafeFileName('Ferien am Meer – 2026.mp4')).not.toThrow();
+    expect(contentDisposition('naïve "plan".pdf')).toBe(`inline; filename="na_ve _plan_.pdf"; filename*=UTF-8''na%C3%AFve%20%22plan%22.pdf`);
+  });
+});
+
+describe('protocol', () => {
+  it("accepts the seed's body and refuses unknown fields by name", () => {
+    expect(parseWith(SignRequestSchema, { size: 10, contentType: 'video/mp4' })).toEqual({ size: 10, contentType: 'video/mp4' });
+    expect(() => parseWith(SignRequestSchema, { size: 10, contentType: 'video/mp4', acl: 'public-read' })).toThrow(/acl/);
+  });
+
+  it('refuses client-chosen keys with a message that says why', () => {
+    expect(() => assertNoClientKey({ path: 'x' })).toThrow(/server chooses/);
+  });
+
+  it('checks checksum encodings', () => {
+    const md5 = Buffer.alloc(16, 1).toString('base64');
+    expect(() => parseWith(SignRequestSchema, { size: 1, contentType: 'a/b', checksum: { algorithm: 'md5', value: md5 } })).not.toThrow();
+    expect(() => parseWith(SignRequestSchema, { size: 1, contentType: 'a/b', checksum: { algorithm: 'md5', value: 'abc' } })).toThrow(DropgateError);
+  });
+});
+
+describe('errors', () => {
+  it('round-trips through a response body', () => {
+    const error = new DropgateError('QUOTA_EXCEEDED', 'Over.', { remainingBytes: 5 });
+    const rebuilt = errorFromBody(403, JSON.parse(JSON.stringify(error.toBody())));
+    expect(rebuilt).toMatchObject({ code: 'QUOTA_EXCEEDED', status: 403, message: 'Over.', details: { remainingBytes: 5 } });
+  });
+
+  it('falls back on the status for bodies that are not ours', () => {
+    expect(errorFromBody(429, '<Error/>').code).toBe('RATE_LIMITED');
+    expect(errorFromBody(503, null).code).toBe('STORAGE_UNAVAILABLE');
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * A gateway on the real disk store and an in-memory PGlite ledger, driven without a network:
+ * every call, the disk PUTs included, goes through `gateway.handle`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPGliteLedger } from '../../src/ledger/pglite.js';
+import type { Ledger } from '../../src/ledger/types.js';
+import type { DropgateOptions, LogEntry } from '../../src/server/config.js';
+import { type Dropgate, createDropgate } from '../../src/server/gateway.js';
+import type { GatewayResponse } from '../../src/shared/http.js';
+import type { SignResponse } from '../../src/shared/protocol.js';
+import { createDiskStorage } from '../../src/storage/disk.js';
+import type { Storage } from '../../src/storage/types.js';
+import { gatewayRequest, jsonOf } from './requests.js';
+
+export const ORIGIN = 'http://localhost:3000';
+export const BASE = '/api/upload';
+
+export interface Harness {
+  gateway: Dropgate;
+  ledger: Ledger;
+  storage: Storage;
+  logs: LogEntry[];
+  /** Advances the harness clock. */
+  clock: { now: Date; advance(seconds: number): void };
+  call(method: string, path: string, init?: { json?: unknown; body?: string | Uint8Array; headers?: Record<string, string>; user?: string; ip?: string }): Promise<GatewayResponse>;
+  sign(body: Record<string, unknown>, user?: string): Promise<{ status: number; json: Record<string, unknown> & Partial<SignResponse> }>;
+  /** PUTs bytes to a sign answer's URL (the disk receiver), with its signed headers unless overridden. */
+  put(signed: Partial<SignResponse>, bytes: Uint8Array, headers?: Record<string, string>): Promise<GatewayResponse>;
+  complete(id: string, user?: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/** Users are named by the `x-test-user` header; no header, no user. */
+export async function createHarness(overrides: Partial<DropgateOptions> = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'dropgate-harness-'));
+  const ledger = await createPGliteLedger({});
+  const clock = {
+    now: new Date('2026-11-24T12:00:00Z'),
+    advance(seconds: number) {
+      this.now = new Date(this.now.getTime() + seconds * 1000);
+    },
+  };
+  const now = () => clock.now;
+  const storage = createDiskStorage({ directory: join(dir, 'files'), secret: 'test-secret-0123456789abcdef0123456789', baseUrl: `${ORIGIN}${BASE}/_disk`, now });
+  const logs: LogEntry[] = [];
+  const gateway = createDropgate({
+    storage,
+    ledger,
+    publicUrl: ORIGIN,
+    authenticate: (req) => {
+      const user = req.header('x-test-user');
+      return user ? { userId: user } : null;
+    },
+    log: (entry) => logs.push(entry),
+    now,
+    ...overrides,
+  });
+  const call: Harness['call'] = (method, path, init = {}) => {
+    const headers = { ...(init.user ? { 'x-test-user': init.user } : {}), ...init.headers };
+    return gateway.handle(gatewayRequest(method, path, { ...init, headers }));
+  };
+  const harness: Harness = {
+    gateway,
+    ledger,
+    storage,
+    logs,
+    clock,
+    call,
+    async sign(body, user = 'alice') {
+      const response = await call('POST', BASE, { json: body, user });
+      return { status: response.status, json: await jsonOf(response) };
+    },
+    put(signed, bytes, headers) {
+      const url = new URL(signed.presignedUrl ?? '');
+      return gateway.handle(gatewayRequest('PUT', url.pathname + url.search, { body: bytes, headers: headers ?? signed.headers ?? {} }));
+    },
+    async complete(id, user = 'alice', body = {}) {
+      const response = await call('POST', `${BASE}/${id}/complete`, { json: body, user });
+      return { status: response.status, json: await jsonOf(response) };
+    },
+    async close() {
+      await ledger.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Bytes that pass the magic-byte check for a type, padded with random bytes to `size`. */
+export function fileOf(contentType: string, size: number): Uint8Array {
+  const heads: Record<string, number[]> = {
+    'image/png': [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+    'image/jpeg': [0xff, 0xd8, 0xff, 0xe0],
+    'video/mp4': [0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d],
+    'application/pdf': [0x25, 0x50, 0x44, 0x46, 0x2d, 0x31, 0x2e, 0x37],
+  };
+  const bytes = new Uint8Array(size);
+  crypto.getRandomValues(bytes.subarray(0, Math.min(size, 65536)));
+  bytes.set((heads[contentType] ?? []).slice(0, size));
+  return bytes;
+}
