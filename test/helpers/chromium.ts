@@ -1,0 +1,61 @@
+/**
+ * Debian's `chromium`, driven by playwright-core (`npx playwright install` cannot download here).
+ *
+ * @example
+ * const chromium = requireOrSkip();
+ * describe.skipIf(!chromium.available)('demo page', () => {
+ *   let browser: Browser;
+ *   beforeAll(async () => { browser = await launchChromium(); });
+ *   afterAll(() => browser?.close());
+ * });
+ */
+import { accessSync, constants } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.DROPGATE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Flags that keep a headless run quiet and offline: no QUIC, no updates, sync or pings home. */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const;
+
+export type ChromiumAvailability = { available: true } | { available: false; reason: string };
+
+export function chromiumAvailability(path = CHROMIUM_PATH): ChromiumAvailability {
+  try {
+    accessSync(path, constants.X_OK);
+    return { available: true };
+  } catch {
+    return { available: false, reason: `no executable Chromium at ${path} (Debian: apt-get install chromium, or run scripts/ci-setup.sh)` };
+  }
+}
+
+/**
+ * Browser suites call this at collection time. Without Chromium: in CI (`CI` set) it throws, so the
+ * suite fails instead of passing by skipping everything; locally it prints why and the caller
+ * skips (`describe.skipIf(!result.available)`).
+ */
+export function requireOrSkip(path = CHROMIUM_PATH): ChromiumAvailability {
+  const result = chromiumAvailability(path);
+  if (result.available) return result;
+  if (process.env.CI) throw new Error(`Browser tests cannot run in CI: ${result.reason}.`);
+  console.warn(`Skipping browser tests: ${result.reason}.`);
+  return result;
+}
+
+/** Launches headless Chromium; close it in `afterAll`. */
+export async function launchChromium(options: { timeoutMs?: number } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_FLAGS],
+    timeout: options.timeoutMs ?? 30_000,
+  });
+}
