@@ -1,0 +1,172 @@
+/**
+ * The HTTP side of the disk store: the gateway routes `PUT|GET|HEAD {base}/_disk/{token}` here.
+ *
+ * A PUT is accepted only when everything the token signed holds: operation, key, exact byte count
+ * (counted as it arrives), content type, checksum, expiry, and that no earlier upload through the
+ * same token succeeded. Answers mirror S3: 200 with an ETag on success, plain statuses otherwise:
+ *
+ * | refusal                                                    | status | code                    |
+ * |------------------------------------------------------------|--------|-------------------------|
+ * | bad or tampered token, read token used to write, wrong type or checksum header, token already used | 403 | FORBIDDEN |
+ * | URL past its expiry                                        | 410    | UPLOAD_EXPIRED          |
+ * | body longer or shorter than signed, interrupted body       | 400    | INVALID_REQUEST         |
+ * | body does not hash to the signed checksum                  | 422    | UPLOAD_INTEGRITY_FAILED |
+ * | `ifNoneMatch` URL and the key already holds an object      | 412    | FORBIDDEN               |
+ * | part for a multipart upload that is gone; read of no object | 404   | NOT_FOUND               |
+ * | range outside the object                                   | 416    | INVALID_REQUEST         |
+ * | disk full, read-only, permission denied                    | 503    | STORAGE_UNAVAILABLE     |
+ */
+import { access, unlink, writeFile } from 'node:fs/promises';
+import { DropgateError } from '../shared/errors.js';
+import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
+import { json } from '../shared/http.js';
+import { essence } from '../shared/types.js';
+import { isErrno, publish, removeQuietly, storageError } from './disk-file.js';
+import { readUploadRecord } from './disk-multipart.js';
+import type { DiskLayout } from './disk-paths.js';
+import { serveObject } from './disk-serve.js';
+import type { PartClaims, PutClaims, TokenSigner } from './disk-token.js';
+import { drain, type ExpectedBody, receiveBody } from './disk-write.js';
+import type { StorageReceiver } from './types.js';
+
+export interface DiskContext {
+  layout: DiskLayout;
+  signer: TokenSigner;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export function createDiskReceiver(ctx: DiskContext): StorageReceiver {
+  return {
+    async handle(request, token) {
+      const method = request.method.toUpperCase();
+      try {
+        if (method === 'PUT') return await receive(ctx, request, token);
+        if (method === 'GET' || method === 'HEAD') {
+          const claims = ctx.signer.verify(token, ctx.now());
+          if (claims.op !== 'get' && claims.op !== 'read-public')
+            throw forbidden('This URL is for uploading, not reading.', 'wrong-operation');
+          return await serveObject(ctx.layout, request, claims, method === 'HEAD');
+        }
+        return errorResponse(new DropgateError('METHOD_NOT_ALLOWED', `${method} is not supported here.`), { allow: 'GET, HEAD, PUT' });
+      } catch (error) {
+        return errorResponse(storageError(error, 'answering a request'));
+      }
+    },
+  };
+}
+
+async function receive(ctx: DiskContext, request: GatewayRequest, token: string): Promise<GatewayResponse> {
+  const body = request.body()[Symbol.asyncIterator]();
+  try {
+    return await accept(ctx, request, token, body);
+  } catch (error) {
+    // Whatever was refused, read off a bounded rest of the body so the client hears why.
+    const drained = await drain(body);
+    return errorResponse(storageError(error, 'receiving an upload'), drained ? {} : { connection: 'close' });
+  }
+}
+
+async function accept(ctx: DiskContext, request: GatewayRequest, token: string, body: AsyncIterator<Uint8Array>): Promise<GatewayResponse> {
+  const claims = ctx.signer.verify(token, ctx.now());
+  if (claims.op !== 'put' && claims.op !== 'part') throw forbidden('This URL is for reading, not uploading.', 'wrong-operation');
+  const { layout } = ctx;
+  const target = claims.op === 'put' ? layout.objectPath(claims.key) : layout.partPath(claims.multipartId, claims.partNumber);
+  const marker = layout.markerPath(claims.exp, claims.nonce);
+  // Cheap early answer for a replay; the exclusive create below is what actually decides.
+  if (await exists(marker)) throw tokenUsed();
+
+  const expected = checkHeaders(request, claims);
+  if (claims.op === 'part') await readUploadRecord(layout, claims.key, claims.multipartId);
+  if (claims.op === 'put' && claims.ifNoneMatch && (await exists(target))) throw objectExists();
+
+  await layout.ready();
+  const temp = layout.tempPath(claims.op);
+  const meta = await receiveBody(body, temp, expected, ctx.now());
+  try {
+    await claimMarker(marker);
+  } catch (error) {
+    await removeQuietly(temp);
+    throw error;
+  }
+  try {
+    await publish(temp, target, { exclusive: claims.op === 'put' && claims.ifNoneMatch === true, parents: claims.op === 'put' });
+  } catch (error) {
+    // The upload did not land, so the token has not been used up.
+    await Promise.all([removeQuietly(temp), unlink(marker).catch(() => undefined)]);
+    throw error;
+  }
+  return {
+    status: 200,
+    headers: { etag: meta.etag, 'access-control-expose-headers': 'ETag', 'cache-control': 'no-store', 'content-length': '0' },
+    body: '',
+  };
+}
+
+/** Checks the signed headers before any byte is read, and returns what the body must be. */
+function checkHeaders(request: GatewayRequest, claims: PutClaims | PartClaims): ExpectedBody {
+  const declared = request.header('content-length');
+  if (declared !== undefined && declared.trim() !== String(claims.size)) {
+    throw new DropgateError('INVALID_REQUEST', `The URL was signed for exactly ${claims.size} bytes; Content-Length says ${declared}.`, {
+      reason: 'size-mismatch',
+      expectedBytes: claims.size,
+    });
+  }
+  const md5Header = request.header('content-md5')?.trim();
+  const signedMd5 = claims.op === 'put' ? (claims.checksum?.algorithm === 'md5' ? claims.checksum.value : undefined) : claims.md5;
+  if (signedMd5 !== undefined && md5Header !== signedMd5)
+    throw forbidden('The Content-MD5 header differs from the signed one.', 'wrong-checksum-header');
+  // An unsigned Content-MD5 is still the client's promise about its bytes: hold it to it, as S3 does.
+  const expected: ExpectedBody = { size: claims.size, contentType: '' };
+  if (md5Header !== undefined) expected.md5 = md5Header;
+  if (claims.op === 'part') return expected;
+
+  const type = request.header('content-type');
+  if (type === undefined || essence(type) !== essence(claims.contentType)) {
+    throw forbidden(`The URL was signed for Content-Type ${claims.contentType}.`, 'wrong-content-type');
+  }
+  expected.contentType = claims.contentType;
+  if (claims.checksum?.algorithm === 'sha256') {
+    if (request.header('x-amz-checksum-sha256')?.trim() !== claims.checksum.value) {
+      throw forbidden('The x-amz-checksum-sha256 header differs from the signed one.', 'wrong-checksum-header');
+    }
+    expected.sha256 = claims.checksum.value;
+  }
+  return expected;
+}
+
+async function claimMarker(marker: string): Promise<void> {
+  try {
+    await writeFile(marker, '', { flag: 'wx' });
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) throw tokenUsed();
+    throw storageError(error, 'recording a used upload URL');
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function errorResponse(error: DropgateError, headers: Record<string, string> = {}): GatewayResponse {
+  // S3 answers a failed If-None-Match with 412; clients that know S3 look for it.
+  const status = error.details.reason === 'object-exists' ? 412 : error.status;
+  return json(status, error.toBody(), headers);
+}
+
+function forbidden(message: string, reason: string): DropgateError {
+  return new DropgateError('FORBIDDEN', message, { reason });
+}
+
+function tokenUsed(): DropgateError {
+  return forbidden('This upload URL was already used; ask for a new one.', 'token-used');
+}
+
+function objectExists(): DropgateError {
+  return new DropgateError('FORBIDDEN', 'An object already exists at this key and the URL forbids replacing it.', {
+    reason: 'object-exists',
+  });
+}
