@@ -1,4 +1,4 @@
-import { DropgateError, isDropgateError } from '../shared/errors.js';
+import { DropgateError } from '../shared/errors.js';
 import { CompleteResponseSchema, type FileRecord, parseWith, type SignRequest, SignResponseSchema } from '../shared/protocol.js';
 import { apiUrl, callApi, resolveUrl } from './api.js';
 import { fetchPut } from './fetch-put.js';
@@ -14,7 +14,8 @@ const RELEASE_TIMEOUT_MS = 10_000;
  * Uploads a Blob or File straight to the storage: the API signs a URL and reserves the allowance,
  * the bytes go to the storage, and the API checks what landed before the file exists.
  * Rejects with a DropgateError whose `code` is the server's (FILE_TOO_LARGE, QUOTA_EXCEEDED, …),
- * the storage's translated, NETWORK_ERROR, or UPLOAD_ABORTED when `signal` fires.
+ * the storage's translated, NETWORK_ERROR, or UPLOAD_ABORTED when `signal` fires before all bytes
+ * are sent (the reservation is then released). Once they are, the file is completed and returned.
  *
  * @example
  * const file = await upload(input.files[0], {
@@ -33,8 +34,14 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileRe
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   if (signal?.aborted) throw abortedError(signal.reason);
 
-  const signJson = await callApi(fetchImpl, { method: 'POST', url: apiUrl(endpoint), headers, body: signRequest(file, options), signal });
-  const sign = parseWith(SignResponseSchema, signJson, 'sign response');
+  // The sign call is not cancelled with the signal: the server may already have reserved the
+  // allowance. An abort rejects at once, and the reservation is released when the answer comes.
+  const signing = callApi(fetchImpl, { method: 'POST', url: apiUrl(endpoint), headers, body: signRequest(file, options) }).then((json) =>
+    parseWith(SignResponseSchema, json, 'sign response'),
+  );
+  const sign = await untilAborted(signing, signal, () => {
+    signing.then((late) => releaseUpload(fetchImpl, endpoint, late.uploadId, headers)).catch(() => {});
+  });
   const release = () => releaseUpload(fetchImpl, endpoint, sign.uploadId, headers);
 
   if (sign.presignedUrl === undefined) {
@@ -63,16 +70,10 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileRe
     throw signal?.aborted ? abortedError(signal.reason) : error;
   }
 
-  let completeJson: unknown;
-  try {
-    const url = apiUrl(endpoint, sign.uploadId, 'complete');
-    completeJson = await callApi(fetchImpl, { method: 'POST', url, headers, body: {}, signal });
-  } catch (error) {
-    // Only an abort releases here: on other failures the bytes may be complete, and the server
-    // reconciles the upload when it expires.
-    if (isDropgateError(error) && error.code === 'UPLOAD_ABORTED') await release();
-    throw error;
-  }
+  // The bytes have all landed: from here the upload is finished, not cancelled. Completing is one
+  // short idempotent call, and an abort racing it could leave a file the caller believes is gone.
+  const url = apiUrl(endpoint, sign.uploadId, 'complete');
+  const completeJson = await callApi(fetchImpl, { method: 'POST', url, headers, body: {} });
   const { file: record } = parseWith(CompleteResponseSchema, completeJson, 'complete response');
   tracker?.completed();
   return record;
@@ -97,6 +98,19 @@ function fileName(file: Blob): string | undefined {
 function putTransport(fetchImpl: FetchLike): (request: PutRequest) => Promise<void> {
   if (typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest === 'function') return xhrPut;
   return (request) => fetchPut(request, fetchImpl);
+}
+
+/** `promise`, or UPLOAD_ABORTED as soon as `signal` fires, after which `abandon` deals with it. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, abandon: () => void): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      abandon();
+      reject(abortedError(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** DELETE {endpoint}/{id}: frees the reservation. Best effort: the sweeper is the backstop. */
