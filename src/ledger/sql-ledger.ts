@@ -1,0 +1,236 @@
+/**
+ * The ledger as one set of Postgres queries over a `SqlDriver`: PGlite embedded, PostgreSQL when
+ * several gateways share it. Every change to counters is a conditional UPDATE that the database
+ * evaluates under the row lock, never a read followed by a write, so concurrent gateways on
+ * PostgreSQL (READ COMMITTED) cannot oversell an allowance.
+ *
+ * Lock order, to keep PostgreSQL free of deadlocks: an upload row, then `pending_counts`, then
+ * `allowance_usage`. `reserve` touches no existing upload row.
+ */
+import { DropgateError } from '../shared/errors.js';
+import { migrate } from './migrations.js';
+import { isConnectionError, type SqlDriver, type SqlExecutor, toNumber } from './sql.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  INSERT_UPLOAD,
+  insertParams,
+  toRecord,
+  UPLOAD_COLUMNS,
+  type UploadRow,
+  uploadColumns,
+} from './sql-rows.js';
+import type { Ledger, ReserveResult, Usage } from './types.js';
+
+/** Thrown inside `reserve`'s transaction so that a refusal rolls back the counters it touched. */
+class Refusal extends Error {
+  constructor(readonly result: ReserveResult) {
+    super('reservation refused');
+  }
+}
+
+type Owner = { user_id: string; route: string; period: string };
+
+/**
+ * A `Ledger` over any Postgres driver. Call `migrate()` once at start-up before anything else.
+ * @example
+ * const ledger = createSqlLedger(pgliteDriver(await PGlite.create()));
+ * await ledger.migrate();
+ * const r = await ledger.reserve({ ...upload, allowanceBytes: 10 * GiB, pendingCap: 200 });
+ */
+export function createSqlLedger(driver: SqlDriver): Ledger {
+  // Fail closed: a database that cannot be reached is LEDGER_UNAVAILABLE (503), nothing is signed.
+  const run = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      throw new DropgateError('LEDGER_UNAVAILABLE', `The upload ledger cannot be reached (${operation}).`, {}, { cause: error });
+    }
+  };
+
+  return {
+    migrate: () => run('migrate', async () => void (await migrate(driver))),
+
+    reserve: (input) =>
+      run('reserve', async () => {
+        const owner = [input.userId, input.route];
+        const bucket = [...owner, input.period];
+        try {
+          return await driver.transaction(async (tx) => {
+            // Rows exist first, so that the conditional UPDATEs below always have a row to lock.
+            await tx.query('INSERT INTO pending_counts (user_id, route) VALUES ($1, $2) ON CONFLICT DO NOTHING', owner);
+            await tx.query('INSERT INTO allowance_usage (user_id, route, period) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', bucket);
+            const slot = await tx.query(
+              'UPDATE pending_counts SET pending = pending + 1 WHERE user_id = $1 AND route = $2 AND pending < $3::bigint RETURNING pending',
+              [...owner, input.pendingCap],
+            );
+            if (slot.rows.length === 0) {
+              throw new Refusal({ ok: false, reason: 'pending', pending: await pendingOf(tx, input.userId, input.route) });
+            }
+            const room = await tx.query(
+              `UPDATE allowance_usage SET reserved_bytes = reserved_bytes + $4::bigint
+               WHERE user_id = $1 AND route = $2 AND period = $3 AND used_bytes + reserved_bytes + $4::bigint <= $5::bigint
+               RETURNING reserved_bytes`,
+              [...bucket, input.size, input.allowanceBytes],
+            );
+            if (room.rows.length === 0) {
+              const usage = await usageOf(tx, input.userId, input.route, input.period);
+              const remainingBytes = Math.max(0, input.allowanceBytes - usage.usedBytes - usage.reservedBytes);
+              throw new Refusal({ ok: false, reason: 'quota', remainingBytes });
+            }
+            const { rows } = await tx.query<UploadRow>(INSERT_UPLOAD, insertParams(input));
+            return { ok: true, upload: toRecord(rows[0]!) } as const;
+          });
+        } catch (error) {
+          if (error instanceof Refusal) return error.result;
+          throw error;
+        }
+      }),
+
+    getUpload: (id) => run('getUpload', () => readUpload(driver, id)),
+
+    extendUpload: (id, expiresAt) =>
+      run('extendUpload', async () => {
+        // GREATEST: a late, slower request must not shorten a lifetime another one just extended.
+        await driver.query("UPDATE uploads SET expires_at = GREATEST(expires_at, $2) WHERE id = $1 AND status = 'pending'", [
+          id,
+          expiresAt,
+        ]);
+      }),
+
+    complete: (id, result) =>
+      run('complete', () =>
+        driver.transaction(async (tx) => {
+          // The self-join hands back the reserved size the UPDATE overwrites with the actual one.
+          // A parallel call waits for the row lock, then finds status 'completed' and changes nothing.
+          const { rows } = await tx.query<UploadRow & { reserved_size: unknown }>(
+            `UPDATE uploads AS u SET status = 'completed', size = $2, etag = $3, completed_at = now(), claimed_until = NULL
+             FROM uploads AS before
+             WHERE u.id = $1 AND before.id = u.id AND u.status = 'pending'
+             RETURNING ${uploadColumns('u')}, before.size AS reserved_size`,
+            [id, result.size, result.etag],
+          );
+          const row = rows[0];
+          if (row) {
+            await settle(tx, row, { reserved: -toNumber(row.reserved_size), used: result.size });
+            return { changed: true, upload: toRecord(row) };
+          }
+          const upload = await readUpload(tx, id);
+          if (!upload) throw new DropgateError('NOT_FOUND', 'No such upload.', { uploadId: id });
+          return { changed: false, upload };
+        }),
+      ),
+
+    release: (id, status) =>
+      run('release', () =>
+        driver.transaction(async (tx) => {
+          const { rows } = await tx.query<Owner & { size: unknown }>(
+            `UPDATE uploads SET status = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'
+             RETURNING user_id, route, period, size`,
+            [id, status],
+          );
+          const row = rows[0];
+          if (!row) return false;
+          await settle(tx, row, { reserved: -toNumber(row.size), used: 0 });
+          return true;
+        }),
+      ),
+
+    deleteFile: (id, userId) =>
+      run('deleteFile', () =>
+        driver.transaction(async (tx) => {
+          const { rows } = await tx.query<UploadRow>(
+            `UPDATE uploads SET deleted_at = now()
+             WHERE id = $1 AND user_id = $2 AND status = 'completed' AND deleted_at IS NULL
+             RETURNING ${UPLOAD_COLUMNS}`,
+            [id, userId],
+          );
+          const row = rows[0];
+          if (!row) return undefined;
+          // GREATEST: a refund never drives usage negative, even if the period was reset by hand.
+          await tx.query(
+            `UPDATE allowance_usage SET used_bytes = GREATEST(used_bytes - $4::bigint, 0)
+             WHERE user_id = $1 AND route = $2 AND period = $3`,
+            [row.user_id, row.route, row.period, toNumber(row.size)],
+          );
+          return toRecord(row);
+        }),
+      ),
+
+    listFiles: (userId, { cursor, limit }) =>
+      run('listFiles', async () => {
+        if (!Number.isSafeInteger(limit) || limit < 1) {
+          throw new DropgateError('INVALID_REQUEST', 'The page size must be a whole number of at least 1.', { field: 'limit' });
+        }
+        const after = cursor === undefined ? undefined : decodeCursor(cursor);
+        // One row past the page tells whether another page exists.
+        const { rows } = await driver.query<UploadRow>(
+          `SELECT ${UPLOAD_COLUMNS} FROM uploads
+           WHERE user_id = $1 AND status = 'completed' AND deleted_at IS NULL ${after ? 'AND (created_at, id) < ($3, $4)' : ''}
+           ORDER BY created_at DESC, id DESC LIMIT $2`,
+          after ? [userId, limit + 1, after.createdAt, after.id] : [userId, limit + 1],
+        );
+        const files = rows.slice(0, limit).map(toRecord);
+        const last = files.at(-1);
+        return { files, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      }),
+
+    usage: (userId, route, period) => run('usage', () => usageOf(driver, userId, route, period)),
+
+    pendingCount: (userId, route) => run('pendingCount', () => pendingOf(driver, userId, route)),
+
+    claimExpired: (now, limit, leaseSeconds) =>
+      run('claimExpired', async () => {
+        // SKIP LOCKED: a row another sweeper is claiming right now is left to it, not waited for;
+        // once that sweeper commits, its lease keeps the row out of everyone else's claim.
+        const { rows } = await driver.query<UploadRow>(
+          `WITH due AS (
+             SELECT id FROM uploads
+             WHERE status = 'pending' AND expires_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+             ORDER BY expires_at, id LIMIT $2
+             FOR UPDATE SKIP LOCKED
+           )
+           UPDATE uploads AS u SET claimed_until = $1::timestamptz + make_interval(secs => $3::double precision)
+           FROM due WHERE u.id = due.id
+           RETURNING ${uploadColumns('u')}`,
+          [now, limit, leaseSeconds],
+        );
+        return rows.map(toRecord).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : 1));
+      }),
+
+    close: () => run('close', () => driver.close()),
+  };
+}
+
+async function readUpload(db: SqlExecutor, id: string) {
+  const { rows } = await db.query<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+async function usageOf(db: SqlExecutor, userId: string, route: string, period: string): Promise<Usage> {
+  const { rows } = await db.query<{ used_bytes: unknown; reserved_bytes: unknown }>(
+    'SELECT used_bytes, reserved_bytes FROM allowance_usage WHERE user_id = $1 AND route = $2 AND period = $3',
+    [userId, route, period],
+  );
+  const row = rows[0];
+  return row ? { usedBytes: toNumber(row.used_bytes), reservedBytes: toNumber(row.reserved_bytes) } : { usedBytes: 0, reservedBytes: 0 };
+}
+
+async function pendingOf(db: SqlExecutor, userId: string, route: string): Promise<number> {
+  const { rows } = await db.query<{ pending: unknown }>('SELECT pending FROM pending_counts WHERE user_id = $1 AND route = $2', [
+    userId,
+    route,
+  ]);
+  return rows[0] ? toNumber(rows[0].pending) : 0;
+}
+
+/** An upload left the pending state: one pending slot back, its reservation turned into usage. */
+async function settle(tx: SqlExecutor, owner: Owner, delta: { reserved: number; used: number }): Promise<void> {
+  await tx.query('UPDATE pending_counts SET pending = pending - 1 WHERE user_id = $1 AND route = $2', [owner.user_id, owner.route]);
+  await tx.query(
+    `UPDATE allowance_usage SET reserved_bytes = reserved_bytes + $4::bigint, used_bytes = used_bytes + $5::bigint
+     WHERE user_id = $1 AND route = $2 AND period = $3`,
+    [owner.user_id, owner.route, owner.period, delta.reserved, delta.used],
+  );
+}
