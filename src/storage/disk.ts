@@ -30,6 +30,8 @@ export interface DiskStorage extends ReceivingStorage {
   readonly kind: 'disk';
   /** Absolute path of the storage folder. */
   readonly directory: string;
+  /** The disk store always has one: a permanent token URL served by the receiver. */
+  publicUrl(key: string): string;
   /** Removes used-token markers past their expiry and abandoned temp files. */
   cleanup(options?: CleanupOptions): Promise<CleanupResult>;
 }
