@@ -134,6 +134,20 @@ describe('upload() from Node', () => {
     await expect(upload(untyped, { endpoint: stack.endpoint })).rejects.toMatchObject({ code: 'FILE_TYPE_NOT_ALLOWED' });
   });
 
+  it('signs the checksum in: the right one lands, a wrong one is refused by the storage and released', async () => {
+    const bytes = mp4Bytes(256 * 1024);
+    const blob = new Blob([bytes], { type: 'video/mp4' });
+    const digest = (data: Uint8Array) => createHash('sha256').update(data).digest('base64');
+    const file = await upload(blob, { endpoint: stack.endpoint, checksum: { algorithm: 'sha256', value: digest(bytes) } });
+    expect(file.size).toBe(bytes.length);
+
+    const error = await upload(blob, { endpoint: stack.endpoint, checksum: { algorithm: 'sha256', value: digest(mp4Bytes(64)) } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: 'DropgateError', code: 'UPLOAD_INTEGRITY_FAILED' });
+    expect(await allowance()).toMatchObject({ reservedBytes: 0 });
+  });
+
   it('on abort mid-upload stops the PUT, releases the reservation and rejects with UPLOAD_ABORTED', async () => {
     const blob = new SlowBlob([mp4Bytes(4 * MiB)], { type: 'video/mp4' });
     const controller = new AbortController();
