@@ -101,7 +101,11 @@ export async function completeMultipart(
     const previous = parts[index - 1];
     if (previous && part.partNumber <= previous.partNumber) throw integrity('Parts must be listed in ascending order, each once.');
     const meta = await readMeta(layout.partPath(multipartId, part.partNumber));
-    if (!meta) throw integrity(`Part ${part.partNumber} was not uploaded.`);
+    if (!meta) {
+      // A concurrent complete or abort may have taken the whole upload away meanwhile.
+      await readUploadRecord(layout, key, multipartId);
+      throw integrity(`Part ${part.partNumber} was not uploaded.`);
+    }
     if (unquote(meta.etag) !== unquote(part.etag).toLowerCase())
       throw integrity(`Part ${part.partNumber}'s ETag does not match the stored part.`);
     if (index < parts.length - 1 && meta.size < MIN_PART_SIZE) {

@@ -54,6 +54,18 @@ describe('disk receiver over a socket', () => {
     expect(await storage.head(key)).toBeUndefined();
   });
 
+  it('reads off the refused body of a genuine token, so a big expired upload hears 410 on a live connection', async () => {
+    const size = 8 * 1024 * 1024;
+    const request = storage.presignPut({ key: newKey(), size, contentType: 'video/mp4', expiresIn: 30 });
+    server.advanceClock(31);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const response = await sendWithFetch(request, randomBytes(size));
+      expect(response.status).toBe(410);
+      // Read to the end, the connection stays usable; a reset is what other clients would have seen.
+      expect(response.headers.get('connection')).not.toBe('close');
+    }
+  });
+
   it('keeps an upload invisible until its last byte has landed', async () => {
     const key = newKey();
     const bytes = randomBytes(200_000);

@@ -25,7 +25,7 @@ import { isErrno, publish, removeQuietly, storageError } from './disk-file.js';
 import { readUploadRecord } from './disk-multipart.js';
 import type { DiskLayout } from './disk-paths.js';
 import { serveObject } from './disk-serve.js';
-import type { PartClaims, PutClaims, TokenSigner } from './disk-token.js';
+import { assertFresh, type PartClaims, type PutClaims, type TokenClaims, type TokenSigner } from './disk-token.js';
 import { drain, type ExpectedBody, receiveBody } from './disk-write.js';
 import type { StorageReceiver } from './types.js';
 
@@ -56,20 +56,32 @@ export function createDiskReceiver(ctx: DiskContext): StorageReceiver {
   };
 }
 
+// What a refusal reads off a body whose token is not genuine before hanging up.
+const UNSIGNED_DRAIN_BYTES = 1024 * 1024;
+
 async function receive(ctx: DiskContext, request: GatewayRequest, token: string): Promise<GatewayResponse> {
   const body = request.body()[Symbol.asyncIterator]();
+  let drainBytes = UNSIGNED_DRAIN_BYTES;
   try {
-    return await accept(ctx, request, token, body);
+    const claims = ctx.signer.open(token);
+    // A genuine token's client sends at most what was signed (expired, replayed or not): reading
+    // that much off lets it hear why it was refused, instead of a reset it would retry blindly.
+    if ('size' in claims) drainBytes = Math.max(drainBytes, claims.size);
+    return await accept(ctx, request, claims, body);
   } catch (error) {
-    // Whatever was refused, read off a bounded rest of the body so the client hears why.
-    const drained = await drain(body);
+    const drained = await drain(body, drainBytes);
     return errorResponse(storageError(error, 'receiving an upload'), drained ? {} : { connection: 'close' });
   }
 }
 
-async function accept(ctx: DiskContext, request: GatewayRequest, token: string, body: AsyncIterator<Uint8Array>): Promise<GatewayResponse> {
-  const claims = ctx.signer.verify(token, ctx.now());
+async function accept(
+  ctx: DiskContext,
+  request: GatewayRequest,
+  claims: TokenClaims,
+  body: AsyncIterator<Uint8Array>,
+): Promise<GatewayResponse> {
   if (claims.op !== 'put' && claims.op !== 'part') throw forbidden('This URL is for reading, not uploading.', 'wrong-operation');
+  assertFresh(claims, ctx.now());
   const { layout } = ctx;
   const target = claims.op === 'put' ? layout.objectPath(claims.key) : layout.partPath(claims.multipartId, claims.partNumber);
   const marker = layout.markerPath(claims.exp, claims.nonce);

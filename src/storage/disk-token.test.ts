@@ -110,6 +110,12 @@ describe('disk tokens', () => {
     expect(refusal(token, claims.exp)).toMatchObject({ code: 'UPLOAD_EXPIRED', status: 410, details: { reason: 'url-expired' } });
   });
 
+  it('opens an expired token without judging its age, and refuses a forged one', () => {
+    const claims = samples[0] as TokenClaims;
+    expect(signer.open(signer.sign(claims))).toEqual(claims);
+    expect(() => signer.open(forge(signer.sign(claims), (c) => (c.size = 1)))).toThrow(DropgateError);
+  });
+
   it('checks the signature before the expiry, so a forged token never learns it is expired', () => {
     const forged = forge(signer.sign(samples[2] as TokenClaims), (c) => (c.key = 'uploads/other.mp4'));
     expect(refusal(forged, NOW + 3_600_000)).toMatchObject({ code: 'FORBIDDEN' });

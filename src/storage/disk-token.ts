@@ -52,6 +52,8 @@ export type TokenClaims = PutClaims | PartClaims | GetClaims | PublicClaims;
 
 export interface TokenSigner {
   sign(claims: TokenClaims): string;
+  /** The claims of a genuine token, expired or not; throws FORBIDDEN otherwise. */
+  open(token: string): TokenClaims;
   /** The claims of a genuine, unexpired token; throws FORBIDDEN or UPLOAD_EXPIRED otherwise. */
   verify(token: string, nowMs: number): TokenClaims;
 }
@@ -92,31 +94,39 @@ export function createTokenSigner(secret: string | Uint8Array): TokenSigner {
   const key = secretBytes(secret);
   const mac = (payload: string) => createHmac('sha256', key).update(CONTEXT).update(payload).digest('base64url');
 
+  const open = (token: string): TokenClaims => {
+    if (token.length > MAX_TOKEN_CHARS || !TOKEN_SHAPE.test(token)) throw forbidden();
+    const dot = token.indexOf('.');
+    const payload = token.slice(0, dot);
+    // Compare the strings, not decoded bytes: base64url decoding is lenient, the signature is not.
+    const given = Buffer.from(token.slice(dot + 1), 'latin1');
+    const expected = Buffer.from(mac(payload), 'latin1');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw forbidden();
+    return parseClaims(payload);
+  };
+
   return {
     sign(claims) {
       const payload = Buffer.from(JSON.stringify({ v: 1, ...claims }), 'utf8').toString('base64url');
       return `${payload}.${mac(payload)}`;
     },
-
+    open,
     verify(token, nowMs) {
-      if (token.length > MAX_TOKEN_CHARS || !TOKEN_SHAPE.test(token)) throw forbidden();
-      const dot = token.indexOf('.');
-      const payload = token.slice(0, dot);
-      // Compare the strings, not decoded bytes: base64url decoding is lenient, the signature is not.
-      const given = Buffer.from(token.slice(dot + 1), 'latin1');
-      const expected = Buffer.from(mac(payload), 'latin1');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw forbidden();
-
-      const claims = parseClaims(payload);
-      if (claims.op !== 'read-public' && claims.exp <= nowMs) {
-        throw new DropgateError('UPLOAD_EXPIRED', `This URL expired at ${new Date(claims.exp).toISOString()}; ask for a new one.`, {
-          reason: 'url-expired',
-          expiredAt: new Date(claims.exp).toISOString(),
-        });
-      }
+      const claims = open(token);
+      assertFresh(claims, nowMs);
       return claims;
     },
   };
+}
+
+/** Throws UPLOAD_EXPIRED when the claims are past their expiry; public claims never expire. */
+export function assertFresh(claims: TokenClaims, nowMs: number): void {
+  if (claims.op !== 'read-public' && claims.exp <= nowMs) {
+    throw new DropgateError('UPLOAD_EXPIRED', `This URL expired at ${new Date(claims.exp).toISOString()}; ask for a new one.`, {
+      reason: 'url-expired',
+      expiredAt: new Date(claims.exp).toISOString(),
+    });
+  }
 }
 
 function forbidden(): DropgateError {

@@ -100,30 +100,31 @@ function checksumMismatch(algorithm: string): DropgateError {
 }
 
 /**
- * Reads and discards what is left of a refused body, up to a small bound, so the refusal can be
+ * Reads and discards what is left of a refused body, up to `maxBytes`, so the refusal can be
  * answered on a healthy connection (closing on unread bytes makes the kernel reset it, and the
- * client may never see the answer). Returns false when it gave up: the caller closes the connection.
+ * client may never see the answer). Gives up, returning false, past `maxBytes` or when the client
+ * goes quiet for `idleMs`: the caller then closes the connection.
  */
-export async function drain(body: AsyncIterator<Uint8Array>, maxBytes = 1024 * 1024, maxMs = 1000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), maxMs);
-  });
-  try {
-    let seen = 0;
-    while (seen <= maxBytes) {
-      const next = body.next();
-      // If the timeout wins, this read may still fail later; that is expected, not unhandled.
-      next.catch(() => undefined);
-      const step = await Promise.race([next, timeout]);
-      if (step === 'timeout') return false;
+export async function drain(body: AsyncIterator<Uint8Array>, maxBytes: number, idleMs = 1000): Promise<boolean> {
+  let seen = 0;
+  while (seen <= maxBytes) {
+    const next = body.next();
+    // If the timer wins, this read may still fail later; that is expected, not unhandled.
+    next.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<'idle'>((resolve) => {
+      timer = setTimeout(() => resolve('idle'), idleMs);
+    });
+    try {
+      const step = await Promise.race([next, idle]);
+      if (step === 'idle') return false;
       if (step.done) return true;
       seen += step.value.length;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
     }
-    return false;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
   }
+  return false;
 }
