@@ -5,16 +5,21 @@
  * (counted as it arrives), content type, checksum, expiry, and that no earlier upload through the
  * same token succeeded. Answers mirror S3: 200 with an ETag on success, plain statuses otherwise:
  *
- * | refusal                                                    | status | code                    |
- * |------------------------------------------------------------|--------|-------------------------|
- * | bad or tampered token, read token used to write, wrong type or checksum header, token already used | 403 | FORBIDDEN |
- * | URL past its expiry                                        | 410    | UPLOAD_EXPIRED          |
- * | body longer or shorter than signed, interrupted body       | 400    | INVALID_REQUEST         |
- * | body does not hash to the signed checksum                  | 422    | UPLOAD_INTEGRITY_FAILED |
- * | `ifNoneMatch` URL and the key already holds an object      | 412    | FORBIDDEN               |
- * | part for a multipart upload that is gone; read of no object | 404   | NOT_FOUND               |
- * | range outside the object                                   | 416    | INVALID_REQUEST         |
- * | disk full, read-only, permission denied                    | 503    | STORAGE_UNAVAILABLE     |
+ * | refusal                                                          | status | code                    |
+ * |------------------------------------------------------------------|--------|-------------------------|
+ * | forged token; read URL used to write; type or checksum header     | 403    | FORBIDDEN               |
+ * | differs from the signed one; token already carried an upload      |        |                         |
+ * | URL past its expiry                                               | 410    | UPLOAD_EXPIRED          |
+ * | body longer or shorter than signed (or Content-Length says so);  | 400    | INVALID_REQUEST         |
+ * | a signed key that is not a valid key                              |        |                         |
+ * | body does not hash to the signed (or sent) checksum               | 422    | UPLOAD_INTEGRITY_FAILED |
+ * | `ifNoneMatch` URL and the key already holds an object             | 412    | FORBIDDEN               |
+ * | part of a multipart upload that is gone; read of a missing object | 404    | NOT_FOUND               |
+ * | read range outside the object                                     | 416    | INVALID_REQUEST         |
+ * | a method other than PUT, GET, HEAD                                | 405    | METHOD_NOT_ALLOWED      |
+ * | disk full, read-only, permission denied, I/O error                | 503    | STORAGE_UNAVAILABLE     |
+ *
+ * Every refusal carries `{"error":{code,message,reason}}`; `reason` tells the 403s apart.
  */
 import { access, unlink, writeFile } from 'node:fs/promises';
 import { DropgateError } from '../shared/errors.js';

@@ -253,6 +253,35 @@ describe('disk store', () => {
     });
   });
 
+  describe('options and presign arguments', () => {
+    const base = () => ({ directory: server.directory, secret: server.secret, baseUrl: `${server.origin}${DISK_PREFIX}` });
+    it.each([
+      [{ secret: 'too short' }, /at least 32 bytes/],
+      [{ secret: new Uint8Array(16) }, /at least 32 bytes/],
+      [{ baseUrl: '/api/upload/_disk' }, /absolute http\(s\) URL/],
+      [{ baseUrl: 'ftp://example.com/_disk' }, /absolute http\(s\) URL/],
+      [{ directory: '' }, /needs a `directory`/],
+    ])('refuses %j at construction', (change, message) => {
+      expect(() => createDiskStorage({ ...base(), ...change })).toThrow(message);
+    });
+
+    it('refuses lifetimes over 7 days, impossible sizes and unusable types', () => {
+      const key = newKey();
+      const put = { key, size: 10, contentType: 'video/mp4', expiresIn: 600 };
+      expect(() => storage.presignPut({ ...put, expiresIn: 7 * 24 * 3600 + 1 })).toThrow(/expiresIn/);
+      expect(() => storage.presignPut({ ...put, expiresIn: 0 })).toThrow(/expiresIn/);
+      expect(() => storage.presignPut({ ...put, size: -1 })).toThrow(/Size/);
+      expect(() => storage.presignPut({ ...put, size: 1.5 })).toThrow(/Size/);
+      expect(() => storage.presignPut({ ...put, size: 5 * 1024 ** 3 + 1 })).toThrow(/Size/);
+      expect(() => storage.presignPut({ ...put, contentType: 'video/mp4\r\nx-evil: 1' })).toThrow(/content type/);
+      expect(() => storage.presignPut({ ...put, checksum: { algorithm: 'md5', value: 'nope' } })).toThrow(DropgateError);
+      expect(() => storage.presignPart({ key, multipartId: 'a'.repeat(24), partNumber: 10_001, size: 10, expiresIn: 60 })).toThrow(
+        /Part numbers/,
+      );
+      expect(storage.presignPut({ ...put, expiresIn: 7 * 24 * 3600 }).expiresAt.getTime()).toBeGreaterThan(Date.now());
+    });
+  });
+
   describe('cleanup', () => {
     it('drops used-token markers past their expiry and abandoned temp files, nothing newer', async () => {
       const fresh = createDiskStorage({

@@ -41,6 +41,8 @@ const MAX_EXPIRES_IN = 7 * 24 * 60 * 60;
 const CONTENT_TYPE_SHAPE = /^[\x21-\x7e]+\/[\x20-\x7e]+$/;
 
 /**
+ * The disk store. Its URLs only work where the gateway mounts `storage.receiver` (at
+ * `{base}/_disk/`), and only on gateways that share `directory` and `secret`.
  * @example
  * const storage = createDiskStorage({
  *   directory: '.dropgate',
