@@ -1,12 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { access, readdir, utimes, writeFile } from 'node:fs/promises';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DropgateError } from '../shared/errors.js';
 import type { DiskStorage } from './disk.js';
 import { createDiskStorage } from './disk.js';
 import { DISK_PREFIX, type DiskServer, forgeUrl, startDiskServer, tamperSignature } from './disk-fixtures.contract.js';
-import { createTokenSigner, newNonce } from './disk-token.js';
+import { newNonce } from './disk-token.js';
 import { describeStorageContract, type SentResponse, sendWithFetch } from './storage.contract.js';
 
 describeStorageContract('disk', async () => {
@@ -26,11 +25,6 @@ describeStorageContract('disk', async () => {
 
 const errorOf = (response: SentResponse) =>
   (JSON.parse(Buffer.from(response.body).toString('utf8')) as { error: Record<string, unknown> }).error;
-const exists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  );
 
 describe('disk store', () => {
   let server: DiskServer;
@@ -145,59 +139,6 @@ describe('disk store', () => {
     });
   });
 
-  describe('keys', () => {
-    const badKeys = [
-      '../escape.mp4',
-      'uploads/../../escape.mp4',
-      '/etc/passwd',
-      'uploads\\a.mp4',
-      'uploads//a.mp4',
-      'uploads/',
-      '',
-      'a/./b',
-      '..',
-      'é.mp4',
-      'a b.mp4',
-      'a%2F..',
-    ];
-    it.each(badKeys)('refuses the key %j in every verb', async (key) => {
-      const invalid = { code: 'INVALID_REQUEST' };
-      expect(() => signPut(key, 10)).toThrow(DropgateError);
-      expect(() => storage.presignGet(key, { expiresIn: 60 })).toThrow(DropgateError);
-      expect(() => storage.publicUrl(key)).toThrow(DropgateError);
-      expect(() => storage.presignPart({ key, multipartId: 'a'.repeat(24), partNumber: 1, size: 10, expiresIn: 60 })).toThrow(
-        DropgateError,
-      );
-      await expect(storage.head(key)).rejects.toMatchObject(invalid);
-      await expect(storage.readRange(key, 0, 1)).rejects.toMatchObject(invalid);
-      await expect(storage.delete(key)).rejects.toMatchObject(invalid);
-      await expect(storage.createMultipart(key, 'video/mp4')).rejects.toMatchObject(invalid);
-    });
-
-    it('refuses a genuinely signed token whose key leaves the folder', async () => {
-      const signer = createTokenSigner(server.secret);
-      const token = signer.sign({
-        op: 'put',
-        key: '../escape.mp4',
-        size: 3,
-        contentType: 'video/mp4',
-        exp: Date.now() + 60_000,
-        nonce: newNonce(),
-      });
-      const url = `${server.origin}${DISK_PREFIX}${token}`;
-      const response = await sendWithFetch(
-        { url, method: 'PUT', headers: { 'content-type': 'video/mp4' }, expiresAt: new Date() },
-        randomBytes(3),
-      );
-      expect(response.status).toBe(400);
-      expect(await exists(path.join(server.directory, 'escape.mp4'))).toBe(false);
-    });
-
-    it('refuses malformed multipart ids', async () => {
-      await expect(storage.listParts(newKey(), '../../objects')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
-    });
-  });
-
   describe('reads', () => {
     it('serves a public URL that is stable per key and secret, with ranges', async () => {
       const key = newKey();
@@ -250,35 +191,6 @@ describe('disk store', () => {
       server.advanceClock(31);
       expect((await sendWithFetch(get)).status).toBe(410);
       expect((await sendWithFetch(storage.presignGet(newKey(), { expiresIn: 60 }))).status).toBe(404);
-    });
-  });
-
-  describe('options and presign arguments', () => {
-    const base = () => ({ directory: server.directory, secret: server.secret, baseUrl: `${server.origin}${DISK_PREFIX}` });
-    it.each([
-      [{ secret: 'too short' }, /at least 32 bytes/],
-      [{ secret: new Uint8Array(16) }, /at least 32 bytes/],
-      [{ baseUrl: '/api/upload/_disk' }, /absolute http\(s\) URL/],
-      [{ baseUrl: 'ftp://example.com/_disk' }, /absolute http\(s\) URL/],
-      [{ directory: '' }, /needs a `directory`/],
-    ])('refuses %j at construction', (change, message) => {
-      expect(() => createDiskStorage({ ...base(), ...change })).toThrow(message);
-    });
-
-    it('refuses lifetimes over 7 days, impossible sizes and unusable types', () => {
-      const key = newKey();
-      const put = { key, size: 10, contentType: 'video/mp4', expiresIn: 600 };
-      expect(() => storage.presignPut({ ...put, expiresIn: 7 * 24 * 3600 + 1 })).toThrow(/expiresIn/);
-      expect(() => storage.presignPut({ ...put, expiresIn: 0 })).toThrow(/expiresIn/);
-      expect(() => storage.presignPut({ ...put, size: -1 })).toThrow(/Size/);
-      expect(() => storage.presignPut({ ...put, size: 1.5 })).toThrow(/Size/);
-      expect(() => storage.presignPut({ ...put, size: 5 * 1024 ** 3 + 1 })).toThrow(/Size/);
-      expect(() => storage.presignPut({ ...put, contentType: 'video/mp4\r\nx-evil: 1' })).toThrow(/content type/);
-      expect(() => storage.presignPut({ ...put, checksum: { algorithm: 'md5', value: 'nope' } })).toThrow(DropgateError);
-      expect(() => storage.presignPart({ key, multipartId: 'a'.repeat(24), partNumber: 10_001, size: 10, expiresIn: 60 })).toThrow(
-        /Part numbers/,
-      );
-      expect(storage.presignPut({ ...put, expiresIn: 7 * 24 * 3600 }).expiresAt.getTime()).toBeGreaterThan(Date.now());
     });
   });
 
