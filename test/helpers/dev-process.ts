@@ -91,29 +91,36 @@ export async function startDevProcess(options: DevProcessOptions = {}): Promise<
     await waitUntilReady(url, exited, options.readyTimeoutMs ?? 30_000);
   } catch (error) {
     await stop();
-    throw new Error(`dropgate dev did not become ready: ${(error as Error).message}\n--- its output ---\n${output || '(none)'}`);
+    const hint = /ERR_MODULE_NOT_FOUND[\s\S]*dist\//.test(output) ? ' (bin/dropgate.js runs the build in dist/: run `npm run build`)' : '';
+    throw new Error(`dropgate dev did not become ready${hint}: ${(error as Error).message}\n--- its output ---\n${output || '(none)'}`);
   }
   return { url, dataDir, output: () => output, stop };
 }
 
-/** Polls `GET /healthz`, then `/`, until one answers 200; fails early if the process exits. */
+/**
+ * Polls until the server is up (`GET /healthz`, or `/` where there is none, answers 200) and its
+ * API too (`GET /api/upload` answers 200): the listener can be up before the ledger is open.
+ * Fails early if the process exits.
+ */
 async function waitUntilReady(url: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   exited.then((code) => (exitCode = code));
   let last = 'no answer yet';
+  const answers200 = async (path: string) => {
+    try {
+      const response = await fetch(url + path, { signal: AbortSignal.timeout(Math.max(1, Math.min(10_000, deadline - Date.now()))) });
+      await response.body?.cancel();
+      if (response.status === 200) return true;
+      last = `GET ${path} answered ${response.status}`;
+    } catch (error) {
+      last = `GET ${path} failed: ${(error as Error).message}`;
+    }
+    return false;
+  };
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw new Error(`the process exited with code ${exitCode}`);
-    for (const path of ['/healthz', '/']) {
-      try {
-        const response = await fetch(url + path, { signal: AbortSignal.timeout(2000) });
-        await response.body?.cancel();
-        if (response.status === 200) return;
-        last = `GET ${path} answered ${response.status}`;
-      } catch (error) {
-        last = `GET ${path} failed: ${(error as Error).message}`;
-      }
-    }
+    if (((await answers200('/healthz')) || (await answers200('/'))) && (await answers200('/api/upload'))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no 200 from ${url} within ${timeoutMs} ms (${last})`);
