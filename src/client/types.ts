@@ -32,6 +32,8 @@ export interface UploadOptions {
   /** Signed into the storage URL, so the storage itself refuses other bytes. */
   checksum?: Checksum;
   onProgress?: OnUploadProgress;
+  /** Least milliseconds between two progress reports (the last byte and completion always report). Default 50. */
+  progressIntervalMs?: number;
   signal?: AbortSignal;
   /** Used for the API calls, and for the storage PUT where there is no XMLHttpRequest. */
   fetch?: FetchLike;

@@ -53,7 +53,9 @@ export async function upload(file: Blob, options: UploadOptions): Promise<FileRe
     );
   }
 
-  const tracker = options.onProgress ? createProgressTracker(file.size, options.onProgress) : undefined;
+  const { onProgress, progressIntervalMs } = options;
+  const tracker =
+    onProgress && createProgressTracker(file.size, onProgress, progressIntervalMs === undefined ? {} : { intervalMs: progressIntervalMs });
   tracker?.transferred(0);
   try {
     await putTransport(fetchImpl)({
