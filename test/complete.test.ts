@@ -3,7 +3,7 @@
  * completion, plus abort, the sweeper and the file list.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BASE, type Harness, createHarness, fileOf } from './helpers/harness.js';
+import { BASE, createHarness, fileOf, type Harness } from './helpers/harness.js';
 import { jsonOf } from './helpers/requests.js';
 
 let h: Harness;
@@ -42,7 +42,9 @@ describe('7. the storage refuses what was not signed', () => {
 
 describe('10. quota', () => {
   it('grants exactly what fits to 200 concurrent requests', async () => {
-    const tight = await createHarness({ routes: { default: { allowance: { bytes: 37_000 }, rateLimit: { perUserPerMinute: 1000, perIpPerMinute: 1000 } } } });
+    const tight = await createHarness({
+      routes: { default: { allowance: { bytes: 37_000 }, rateLimit: { perUserPerMinute: 1000, perIpPerMinute: 1000 } } },
+    });
     try {
       const results = await Promise.all(Array.from({ length: 200 }, () => tight.sign({ size: 1000, contentType: 'image/png' })));
       expect(results.filter((r) => r.status === 200)).toHaveLength(37);

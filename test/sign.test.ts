@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDropgate } from '../src/server/gateway.js';
 import { MiB } from '../src/shared/sizes.js';
-import { BASE, type Harness, ORIGIN, createHarness } from './helpers/harness.js';
+import { BASE, createHarness, type Harness, ORIGIN } from './helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -146,9 +146,9 @@ describe('8. URL lifetime', () => {
   it('defaults to 10 minutes and is capped at 7 days', async () => {
     const { json } = await h.sign(video);
     expect(Date.parse(String(json.expiresAt)) - h.clock.now.getTime()).toBe(600_000);
-    expect(() => createDropgate({ storage: h.storage, ledger: h.ledger, allowAnonymous: true, routes: { default: { urlLifetime: 8 * 86400 } } })).toThrow(
-      /7 days/,
-    );
+    expect(() =>
+      createDropgate({ storage: h.storage, ledger: h.ledger, allowAnonymous: true, routes: { default: { urlLifetime: 8 * 86400 } } }),
+    ).toThrow(/7 days/);
   });
 });
 
@@ -192,7 +192,8 @@ describe('14. presigned URLs are bearer secrets', () => {
 
 describe('protocol errors', () => {
   it('answers malformed JSON, non-objects, unknown fields and huge bodies with 400/413', async () => {
-    const bad = async (body: string) => (await h.call('POST', BASE, { body, headers: { 'content-type': 'application/json' }, user: 'alice' })).status;
+    const bad = async (body: string) =>
+      (await h.call('POST', BASE, { body, headers: { 'content-type': 'application/json' }, user: 'alice' })).status;
     expect(await bad('{')).toBe(400);
     expect(await bad('[1,2]')).toBe(400);
     expect(await bad(JSON.stringify({ ...video, extra: 1 }))).toBe(400);

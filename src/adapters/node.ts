@@ -16,6 +16,7 @@ import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 /** Anything with a gateway's `handle`; the server's `createDropgate` returns one. */
 export interface GatewayHandler {
   handle(request: GatewayRequest): Promise<GatewayResponse>;
+  owns?(pathname: string): boolean;
 }
 
 export function fromNodeRequest(req: IncomingMessage): GatewayRequest {
@@ -87,9 +88,14 @@ export async function sendNodeResponse(res: ServerResponse, response: GatewayRes
  * `next`, requests outside the gateway's base path fall through to the next middleware.
  */
 export function toNodeHandler(gateway: GatewayHandler) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): Promise<void> => {
+    const request = fromNodeRequest(req);
+    if (next && gateway.owns && !gateway.owns(request.pathname)) {
+      next();
+      return;
+    }
     try {
-      const response = await gateway.handle(fromNodeRequest(req));
+      const response = await gateway.handle(request);
       await sendNodeResponse(res, response);
     } catch (error) {
       // The gateway renders its own errors; this only runs when the socket itself failed.

@@ -4,14 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fromNodeRequest, sendNodeResponse } from '../adapters/node.js';
 import { createPGliteLedger } from '../ledger/pglite.js';
 import type { Ledger } from '../ledger/types.js';
 import type { LogEntry, RouteConfig } from '../server/config.js';
-import { type Dropgate, createDropgate } from '../server/gateway.js';
+import { createDropgate, type Dropgate } from '../server/gateway.js';
 import { createDiskStorage } from '../storage/disk.js';
 import { serveDemo } from './demo-files.js';
 
@@ -76,9 +76,16 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy(error instanceof Error ? error : undefined);
     } finally {
-      options.onRequest?.({ method: request.method, path: redactPath(request.pathname), status: res.statusCode, ms: performance.now() - started });
+      options.onRequest?.({
+        method: request.method,
+        path: redactPath(request.pathname),
+        status: res.statusCode,
+        ms: performance.now() - started,
+      });
     }
   });
+  // Big single PUTs to the disk store on slow links take longer than Node's default 300 s.
+  server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '::', resolve);
@@ -89,6 +96,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   let ledger: Ledger | undefined;
   try {
     ledger = await createPGliteLedger({ dataDir: join(options.dataDir, 'ledger') });
+    await ledger.migrate();
     gateway = createDropgate({
       storage: createDiskStorage({ directory: join(options.dataDir, 'files'), secret, baseUrl: `${publicUrl}${basePath}/_disk` }),
       ledger,

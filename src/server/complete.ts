@@ -8,7 +8,7 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { CompleteRequestSchema, type FileRecord, parseWith } from '../shared/protocol.js';
-import { type GatewayContext, callerOf, fileRecordOf, ownUpload, readJson, readUrlOf } from './context.js';
+import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson, readUrlOf } from './context.js';
 import { verifyLanded } from './verify.js';
 
 const inFlight = new WeakMap<GatewayContext, Map<string, Promise<FileRecord>>>();

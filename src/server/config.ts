@@ -123,7 +123,8 @@ function fail(message: string): never {
 }
 
 function positiveInt(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) fail(`${name} must be a positive whole number, got ${String(value)}.`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+    fail(`${name} must be a positive whole number, got ${String(value)}.`);
   return value;
 }
 

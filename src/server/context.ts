@@ -9,7 +9,7 @@ import type { Storage } from '../storage/types.js';
 import type { Authenticate, LogEntry, ResolvedRoute } from './config.js';
 import type { Hooks } from './hooks.js';
 import { clientIp, identify } from './identity.js';
-import { type OriginPolicy, assertNotCrossSite } from './origin.js';
+import { assertNotCrossSite, type OriginPolicy } from './origin.js';
 import type { RouteLimiters } from './rate-limit.js';
 
 export interface GatewayContext {

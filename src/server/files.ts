@@ -7,7 +7,7 @@ import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import type { Allowance, FileListResponse } from '../shared/protocol.js';
 import { periodOf } from './config.js';
-import { type GatewayContext, callerOf, fileRecordOf, routeOf } from './context.js';
+import { callerOf, fileRecordOf, type GatewayContext, routeOf } from './context.js';
 import { clientIp, identify } from './identity.js';
 
 const MAX_PAGE = 100;

@@ -6,8 +6,8 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { hasReceiver } from '../storage/types.js';
-import { type DropgateOptions, type LogEntry, resolveRoutes } from './config.js';
 import { handleComplete } from './complete.js';
+import { type DropgateOptions, type LogEntry, resolveRoutes } from './config.js';
 import type { GatewayContext } from './context.js';
 import { handleDeleteFile, handleList, handleRead } from './files.js';
 import { corsOrigin, preflightHeaders } from './origin.js';
@@ -36,7 +36,9 @@ function buildContext(options: DropgateOptions): GatewayContext {
   if (!options.storage) throw new TypeError('dropgate: `storage` is required.');
   if (!options.ledger) throw new TypeError('dropgate: `ledger` is required.');
   if (!options.authenticate && !options.allowAnonymous) {
-    throw new TypeError('dropgate: give `authenticate`, or set `allowAnonymous: true` to treat each client IP as a user (development only).');
+    throw new TypeError(
+      'dropgate: give `authenticate`, or set `allowAnonymous: true` to treat each client IP as a user (development only).',
+    );
   }
   const routes = resolveRoutes(options.routes);
   const defaultRoute = routes.get('default') ?? (routes.size === 1 ? [...routes.values()][0] : undefined);
@@ -95,7 +97,8 @@ async function route(ctx: GatewayContext, request: GatewayRequest, rest: string)
 function render(ctx: GatewayContext, error: unknown): GatewayResponse {
   if (error instanceof DropgateError) {
     const headers: Record<string, string> = {};
-    if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') headers['retry-after'] = String(error.details.retryAfter);
+    if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number')
+      headers['retry-after'] = String(error.details.retryAfter);
     if (error.status >= 500) ctx.log({ level: 'error', msg: error.message, code: error.code, cause: String(error.cause ?? '') });
     return json(error.status, error.toBody(), headers);
   }
@@ -107,7 +110,7 @@ function render(ctx: GatewayContext, error: unknown): GatewayResponse {
  * @example
  * const gateway = createDropgate({
  *   storage: createDiskStorage({ directory: '.dropgate/files', secret, baseUrl }),
- *   ledger: await createPGliteLedger({ dataDir: '.dropgate/ledger' }),
+ *   ledger, // await createPGliteLedger({ dataDir: '.dropgate/ledger' }), then await ledger.migrate()
  *   routes: { default: { maxSize: '200MiB', allowedTypes: ['video/*'] } },
  *   authenticate: async (req) => ({ userId: await userIdFromSession(req.header('cookie')) }),
  * });

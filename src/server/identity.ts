@@ -12,7 +12,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 export function clientIp(request: GatewayRequest, trustProxy: boolean): string {
   let ip = request.remoteAddress;
   if (trustProxy) {
-    const forwarded = request.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean);
+    const forwarded = request
+      .header('x-forwarded-for')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const last = forwarded?.[forwarded.length - 1];
     if (last) ip = last;
   }

@@ -9,10 +9,19 @@ export const SNIFF_BYTES = 64;
 
 type Test = (b: Uint8Array) => boolean;
 
-const at = (offset: number, ...sig: number[]): Test => (b) => sig.every((byte, i) => b[offset + i] === byte);
+const at =
+  (offset: number, ...sig: number[]): Test =>
+  (b) =>
+    sig.every((byte, i) => b[offset + i] === byte);
 const ascii = (offset: number, text: string): Test => at(offset, ...Array.from(text, (c) => c.charCodeAt(0)));
-const any = (...tests: Test[]): Test => (b) => tests.some((t) => t(b));
-const all = (...tests: Test[]): Test => (b) => tests.every((t) => t(b));
+const any =
+  (...tests: Test[]): Test =>
+  (b) =>
+    tests.some((t) => t(b));
+const all =
+  (...tests: Test[]): Test =>
+  (b) =>
+    tests.every((t) => t(b));
 
 const ftyp = ascii(4, 'ftyp');
 const ebml = at(0, 0x1a, 0x45, 0xdf, 0xa3);
@@ -66,7 +75,11 @@ const ACTIVE: Test = any(
   at(0, 0xcf, 0xfa, 0xed, 0xfe), // Mach-O
   ascii(0, '#!'),
   (b) => {
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(b).replace(/^\uFEFF/, '').trimStart().toLowerCase();
+    const text = new TextDecoder('utf-8', { fatal: false })
+      .decode(b)
+      .replace(/^\uFEFF/, '')
+      .trimStart()
+      .toLowerCase();
     return /^<(!doctype|html|head|body|script|svg|\?xml|iframe|object|embed)/.test(text);
   },
 );

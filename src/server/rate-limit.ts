@@ -2,8 +2,9 @@
  * Sign-rate limits per user and per client IP through rate-limiter-flexible. Counters live in
  * memory unless a factory for a shared store (Redis) is given, so N instances share one budget.
  */
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DropgateError } from '../shared/errors.js';
 import type { RateLimiterFactory, ResolvedRoute } from './config.js';
 

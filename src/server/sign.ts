@@ -7,11 +7,11 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { partSizeFor } from '../shared/parts.js';
-import { SignRequestSchema, type SignResponse, assertNoClientKey, parseWith } from '../shared/protocol.js';
+import { assertNoClientKey, parseWith, SignRequestSchema, type SignResponse } from '../shared/protocol.js';
 import { formatBytes } from '../shared/sizes.js';
 import { assertNameMatchesType, assertSafeFileName, essence, extensionForType, isTypeAllowed } from '../shared/types.js';
-import { type ResolvedRoute, periodOf } from './config.js';
-import { type GatewayContext, callerOf, readJson, readUrlOf } from './context.js';
+import { periodOf, type ResolvedRoute } from './config.js';
+import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js';
 import { consume } from './rate-limit.js';
 
 type SignRequest = ReturnType<typeof parseSignRequest>;
@@ -139,7 +139,15 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
 function signSinglePut(
   ctx: GatewayContext,
   route: ResolvedRoute,
-  u: { id: string; key: string; readUrl: string; contentType: string; size: number; checksum: SignRequest['checksum']; uploadExpiresAt: Date },
+  u: {
+    id: string;
+    key: string;
+    readUrl: string;
+    contentType: string;
+    size: number;
+    checksum: SignRequest['checksum'];
+    uploadExpiresAt: Date;
+  },
 ): SignResponse {
   const signed = ctx.storage.presignPut({
     key: u.key,

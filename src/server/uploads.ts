@@ -5,9 +5,9 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { partLength } from '../shared/parts.js';
-import { PartsRequestSchema, type PartsResponse, type StatusResponse, parseWith } from '../shared/protocol.js';
+import { PartsRequestSchema, type PartsResponse, parseWith, type StatusResponse } from '../shared/protocol.js';
 import { assertPending, discard } from './complete.js';
-import { type GatewayContext, callerOf, fileRecordOf, ownUpload, readJson } from './context.js';
+import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson } from './context.js';
 
 export async function handleStatus(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const { userId } = await callerOf(ctx, request);
@@ -40,7 +40,14 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
       throw new DropgateError('INVALID_REQUEST', `This upload has ${partCount} parts; there is no part ${partNumber}.`, { field: 'parts' });
     }
     const size = partLength(upload.size, { partSize, partCount }, partNumber);
-    const signed = ctx.storage.presignPart({ key: upload.key, multipartId, partNumber, size, expiresIn: route.urlLifetime, ...(md5 ? { md5 } : {}) });
+    const signed = ctx.storage.presignPart({
+      key: upload.key,
+      multipartId,
+      partNumber,
+      size,
+      expiresIn: route.urlLifetime,
+      ...(md5 ? { md5 } : {}),
+    });
     return { partNumber, url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() };
   });
   // A big upload that is still sending parts keeps its reservation: its lifetime starts again.

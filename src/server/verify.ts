@@ -10,7 +10,7 @@ import { essence } from '../shared/types.js';
 import type { ObjectInfo } from '../storage/types.js';
 import type { ResolvedRoute } from './config.js';
 import type { GatewayContext } from './context.js';
-import { SNIFF_BYTES, bytesMatchType } from './magic.js';
+import { bytesMatchType, SNIFF_BYTES } from './magic.js';
 
 export type Verdict = { ok: true; object: ObjectInfo } | { ok: false; missing: true } | { ok: false; missing: false; reason: string };
 
@@ -37,7 +37,11 @@ async function assembleParts(ctx: GatewayContext, upload: UploadRecord, claimed:
       return { missing: false as const, reason: `Part ${part.partNumber} is not the part the storage holds.` };
     }
   }
-  await ctx.storage.completeMultipart(key, multipartId, parts.map(({ partNumber, etag }) => ({ partNumber, etag })));
+  await ctx.storage.completeMultipart(
+    key,
+    multipartId,
+    parts.map(({ partNumber, etag }) => ({ partNumber, etag })),
+  );
   return undefined;
 }
 

@@ -5,10 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPGliteLedger } from '../../src/ledger/pglite.js';
+import { PGlite } from '@electric-sql/pglite';
+import { pgliteDriver } from '../../src/ledger/pglite.js';
+import { createSqlLedger } from '../../src/ledger/sql-ledger.js';
 import type { Ledger } from '../../src/ledger/types.js';
 import type { DropgateOptions, LogEntry } from '../../src/server/config.js';
-import { type Dropgate, createDropgate } from '../../src/server/gateway.js';
+import { createDropgate, type Dropgate } from '../../src/server/gateway.js';
 import type { GatewayResponse } from '../../src/shared/http.js';
 import type { SignResponse } from '../../src/shared/protocol.js';
 import { createDiskStorage } from '../../src/storage/disk.js';
@@ -25,7 +27,11 @@ export interface Harness {
   logs: LogEntry[];
   /** Advances the harness clock. */
   clock: { now: Date; advance(seconds: number): void };
-  call(method: string, path: string, init?: { json?: unknown; body?: string | Uint8Array; headers?: Record<string, string>; user?: string; ip?: string }): Promise<GatewayResponse>;
+  call(
+    method: string,
+    path: string,
+    init?: { json?: unknown; body?: string | Uint8Array; headers?: Record<string, string>; user?: string; ip?: string },
+  ): Promise<GatewayResponse>;
   sign(body: Record<string, unknown>, user?: string): Promise<{ status: number; json: Record<string, unknown> & Partial<SignResponse> }>;
   /** PUTs bytes to a sign answer's URL (the disk receiver), with its signed headers unless overridden. */
   put(signed: Partial<SignResponse>, bytes: Uint8Array, headers?: Record<string, string>): Promise<GatewayResponse>;
@@ -33,10 +39,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+// Starting PGlite takes seconds; cloning a started, migrated one takes a fraction.
+let template: Promise<PGlite> | undefined;
+async function freshLedger(): Promise<Ledger> {
+  template ??= PGlite.create().then(async (db) => {
+    await createSqlLedger(pgliteDriver(db)).migrate();
+    return db;
+  });
+  return createSqlLedger(pgliteDriver(await (await template).clone()));
+}
+
 /** Users are named by the `x-test-user` header; no header, no user. */
 export async function createHarness(overrides: Partial<DropgateOptions> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'dropgate-harness-'));
-  const ledger = await createPGliteLedger({});
+  const ledger = await freshLedger();
   const clock = {
     now: new Date('2026-11-24T12:00:00Z'),
     advance(seconds: number) {
@@ -44,7 +60,12 @@ export async function createHarness(overrides: Partial<DropgateOptions> = {}): P
     },
   };
   const now = () => clock.now;
-  const storage = createDiskStorage({ directory: join(dir, 'files'), secret: 'test-secret-0123456789abcdef0123456789', baseUrl: `${ORIGIN}${BASE}/_disk`, now });
+  const storage = createDiskStorage({
+    directory: join(dir, 'files'),
+    secret: 'test-secret-0123456789abcdef0123456789',
+    baseUrl: `${ORIGIN}${BASE}/_disk`,
+    now,
+  });
   const logs: LogEntry[] = [];
   const gateway = createDropgate({
     storage,
