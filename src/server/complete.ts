@@ -11,18 +11,14 @@ import { CompleteRequestSchema, type FileRecord, parseWith } from '../shared/pro
 import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson, readUrlOf } from './context.js';
 import { verifyLanded } from './verify.js';
 
-const inFlight = new WeakMap<GatewayContext, Map<string, Promise<FileRecord>>>();
-
 export async function handleComplete(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const { userId } = await callerOf(ctx, request);
   const body = parseWith(CompleteRequestSchema, await readJson(request));
   const upload = await ownUpload(ctx, id, userId);
-  let running = inFlight.get(ctx);
-  if (!running) inFlight.set(ctx, (running = new Map()));
-  let completion = running.get(id);
+  let completion = ctx.completions.get(id);
   if (!completion) {
-    completion = completeUpload(ctx, upload, body.parts).finally(() => running.delete(id));
-    running.set(id, completion);
+    completion = completeUpload(ctx, upload, body.parts).finally(() => ctx.completions.delete(id));
+    ctx.completions.set(id, completion);
   }
   return json(200, { file: await completion });
 }

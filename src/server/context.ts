@@ -27,6 +27,8 @@ export interface GatewayContext {
   hooks: Hooks;
   log: (entry: LogEntry) => void;
   now: () => Date;
+  /** Completions running in this process, by upload id, so parallel calls share one. */
+  completions: Map<string, Promise<FileRecord>>;
 }
 
 export interface Caller {

@@ -61,6 +61,7 @@ function buildContext(options: DropgateOptions): GatewayContext {
     hooks: options.hooks ?? {},
     log: options.log ?? defaultLog,
     now: options.now ?? (() => new Date()),
+    completions: new Map(),
   };
 }
 
