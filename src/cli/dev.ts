@@ -28,7 +28,10 @@ DROPGATE_ALLOWED_ORIGINS, DROPGATE_TRUST_PROXY.`;
 export function devRouteFromEnv(env: NodeJS.ProcessEnv): RouteConfig {
   const route: RouteConfig = { visibility: 'public' };
   if (env.DROPGATE_MAX_SIZE) route.maxSize = parseSize(env.DROPGATE_MAX_SIZE);
-  if (env.DROPGATE_ALLOWED_TYPES) route.allowedTypes = env.DROPGATE_ALLOWED_TYPES.split(',').map((t) => t.trim()).filter(Boolean);
+  if (env.DROPGATE_ALLOWED_TYPES)
+    route.allowedTypes = env.DROPGATE_ALLOWED_TYPES.split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   return route;
 }
 

@@ -48,7 +48,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       io.stderr.write(`dropgate ${command}: ${(error as Error).message}\n`);
       return 2;
     }
-    const message = error instanceof DropgateError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof DropgateError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
     io.stderr.write(`dropgate ${command}: ${message}\n`);
     return 1;
   }
