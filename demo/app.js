@@ -267,10 +267,12 @@ function showAllowance(value) {
 
 function formatTime(iso) {
   const date = new Date(iso);
-  const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? `at ${date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`
-    : `on ${date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const tomorrow = new Date();
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  if (date.toDateString() === new Date().toDateString()) return `at ${time}`;
+  if (date.toDateString() === tomorrow.toDateString()) return `tomorrow at ${time}`;
+  return `on ${date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
 }
 
 function fileRow(file) {
@@ -334,7 +336,8 @@ function formatBytes(bytes) {
     value /= 1024;
     unit += 1;
   }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  // 9.97 GiB reads as "10 GiB", not "10.0 GiB".
+  return `${value.toFixed(value < 9.95 ? 1 : 0)} ${units[unit]}`;
 }
 
 /** Two sizes that must read as different even when they round to the same figure (max vs max+1). */
