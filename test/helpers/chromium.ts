@@ -45,9 +45,15 @@ export function chromiumAvailability(path = CHROMIUM_PATH): ChromiumAvailability
 export function requireOrSkip(path = CHROMIUM_PATH): ChromiumAvailability {
   const result = chromiumAvailability(path);
   if (result.available) return result;
-  if (process.env.CI) throw new Error(`Browser tests cannot run in CI: ${result.reason}.`);
+  if (isCi()) throw new Error(`Browser tests cannot run in CI: ${result.reason}.`);
   console.warn(`Skipping browser tests: ${result.reason}.`);
   return result;
+}
+
+/** `CI` set to anything but empty, `0` or `false`, as CI services do. */
+function isCi(): boolean {
+  const value = process.env.CI;
+  return value !== undefined && !/^(|0|false)$/i.test(value.trim());
 }
 
 /** Launches headless Chromium; close it in `afterAll`. */
