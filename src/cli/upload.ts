@@ -10,7 +10,7 @@ import { createClient, type UploadProgress } from '../client/index.js';
 import { DropgateError, isDropgateError } from '../shared/errors.js';
 import type { FileRecord } from '../shared/protocol.js';
 import { formatBytes } from '../shared/sizes.js';
-import { extensionOf } from '../shared/types.js';
+import { typeForName } from '../shared/types.js';
 import type { Io } from './io.js';
 
 export const UPLOAD_HELP = `Usage: dropgate upload <files…> --endpoint <url> [--api-key K] [--route R] [--json]
@@ -27,46 +27,9 @@ Options:
 
 Exit status: 0 when every file was uploaded, 1 when any failed, 2 on a usage error.`;
 
-/** Types by extension for what people upload; anything else is sent as application/octet-stream. */
-const TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  m4v: 'video/x-m4v',
-  mov: 'video/quicktime',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  avi: 'video/x-msvideo',
-  ogv: 'video/ogg',
-  mpeg: 'video/mpeg',
-  mpg: 'video/mpeg',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  heic: 'image/heic',
-  bmp: 'image/bmp',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-  mp3: 'audio/mpeg',
-  m4a: 'audio/mp4',
-  wav: 'audio/wav',
-  ogg: 'audio/ogg',
-  oga: 'audio/ogg',
-  flac: 'audio/flac',
-  aac: 'audio/aac',
-  opus: 'audio/opus',
-  pdf: 'application/pdf',
-  txt: 'text/plain',
-  csv: 'text/csv',
-  json: 'application/json',
-  zip: 'application/zip',
-};
-
 /** @example contentTypeFor('clips/Intro.MP4') // 'video/mp4' */
 export function contentTypeFor(path: string): string {
-  const ext = extensionOf(basename(path));
-  return (ext && TYPES[ext]) || 'application/octet-stream';
+  return typeForName(basename(path)) ?? 'application/octet-stream';
 }
 
 /** @example progressLine('a.mp4', p) // 'a.mp4  42%  1.3 MiB / 3.0 MiB  2.1 MiB/s  ETA 1s' */

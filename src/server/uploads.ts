@@ -58,9 +58,11 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
 export async function handleAbort(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const { userId } = await callerOf(ctx, request);
   const upload = await ownUpload(ctx, id, userId);
-  if (upload.status === 'completed') {
+  if (upload.status === 'pending' && (await discard(ctx, upload, 'aborted'))) return json(200, { uploadId: id, status: 'aborted' });
+  // Not pending, or a complete won the race: answer with what the ledger holds now.
+  const current = upload.status === 'pending' ? await ownUpload(ctx, id, userId) : upload;
+  if (current.status === 'completed') {
     throw new DropgateError('INVALID_REQUEST', `This upload is complete; delete the file with DELETE ${ctx.basePath}/files/${id}.`);
   }
-  if (upload.status === 'pending') await discard(ctx, upload, 'aborted');
-  return json(200, { uploadId: id, status: upload.status === 'pending' ? 'aborted' : upload.status });
+  return json(200, { uploadId: id, status: current.status });
 }

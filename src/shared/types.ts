@@ -97,6 +97,15 @@ export function extensionForType(contentType: string): string {
   return '';
 }
 
+/**
+ * The usual type for a file name's extension, for callers that have no declared type (the CLI).
+ * @example typeForName('clips/Intro.MP4') // 'video/mp4'
+ */
+export function typeForName(name: string): string | undefined {
+  const ext = extensionOf(name);
+  return ext === undefined ? undefined : EXTENSIONS[ext]?.[0];
+}
+
 /** Refuses a file name whose extension says another type than the declared one. */
 export function assertNameMatchesType(name: string, contentType: string): void {
   const ext = extensionOf(name);
