@@ -12,7 +12,7 @@ import { createPGliteLedger } from '../ledger/pglite.js';
 import type { Ledger } from '../ledger/types.js';
 import type { LogEntry, RouteConfig } from '../server/config.js';
 import { createDropgate, type Dropgate } from '../server/gateway.js';
-import { createDiskStorage } from '../storage/disk.js';
+import { createDiskStorage, type DiskStorage } from '../storage/disk.js';
 import { serveDemo } from './demo-files.js';
 
 export interface EmbeddedOptions {
@@ -94,11 +94,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const publicUrl = options.publicUrl ?? `http://localhost:${port}`;
   const basePath = '/api/upload';
   let ledger: Ledger | undefined;
+  let storage: DiskStorage;
   try {
     ledger = await createPGliteLedger({ dataDir: join(options.dataDir, 'ledger') });
     await ledger.migrate();
+    storage = createDiskStorage({ directory: join(options.dataDir, 'files'), secret, baseUrl: `${publicUrl}${basePath}/_disk` });
     gateway = createDropgate({
-      storage: createDiskStorage({ directory: join(options.dataDir, 'files'), secret, baseUrl: `${publicUrl}${basePath}/_disk` }),
+      storage,
       ledger,
       basePath,
       publicUrl,
@@ -114,6 +116,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     throw error;
   }
   const stopSweeper = gateway.startSweeper(options.sweepIntervalMs ?? 60_000);
+  // Used-token markers and abandoned temp files; cheap, so it runs with every tenth sweep.
+  const cleanup = setInterval(
+    () => {
+      storage.cleanup().catch((error: unknown) => options.log?.({ level: 'warn', msg: 'disk cleanup failed', error: String(error) }));
+    },
+    (options.sweepIntervalMs ?? 60_000) * 10,
+  );
+  cleanup.unref();
   const ready = ledger;
   return {
     url: publicUrl,
@@ -122,6 +132,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     server,
     async close() {
       stopSweeper();
+      clearInterval(cleanup);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.close();
