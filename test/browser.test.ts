@@ -29,6 +29,15 @@ interface PageEvent {
   code?: string;
 }
 
+declare global {
+  interface Window {
+    /** Recorded by demo/app.js for tests and debugging. */
+    dropgateEvents: PageEvent[];
+    previewSeen?: Promise<{ src: string; finished: number; loadedBytes: number }>;
+    __pwned?: number;
+  }
+}
+
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const chromium = requireOrSkip();
@@ -85,7 +94,7 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
     }
   });
 
-  const events = () => page.evaluate(() => (window as unknown as { dropgateEvents: PageEvent[] }).dropgateEvents);
+  const events = () => page.evaluate(() => window.dropgateEvents);
   const fileRow = (name: string) => page.locator('#files li', { has: page.locator('.file-name', { hasText: name }) });
 
   /** Slows uploads to a realistic speed: on loopback 50 MiB takes a fraction of a second. */
@@ -109,32 +118,31 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
 
     // Notes what the page had recorded when the preview element appeared.
     await page.evaluate(() => {
-      const w = window as unknown as { dropgateEvents: PageEvent[]; previewSeen: Promise<{ src: string; finished: number }> };
-      w.previewSeen = new Promise((resolve) => {
+      window.previewSeen = new Promise((resolve) => {
         const observer = new MutationObserver(() => {
           const video = document.querySelector<HTMLVideoElement>('#uploads video');
           if (!video) return;
           observer.disconnect();
-          resolve({ src: video.src, finished: w.dropgateEvents.filter((e) => e.type !== 'progress').length });
+          const recorded = window.dropgateEvents;
+          resolve({
+            src: video.src,
+            finished: recorded.filter((e) => e.type !== 'progress').length,
+            loadedBytes: Math.max(0, ...recorded.map((e) => e.loadedBytes)),
+          });
         });
         observer.observe(document.body, { childList: true, subtree: true });
       });
     });
     const started = Date.now();
     await page.locator('#picker').setInputFiles(path);
-    const preview = await page.evaluate(
-      () => (window as unknown as { previewSeen: Promise<{ src: string; finished: number }> }).previewSeen,
-    );
-    expect(preview.src).toMatch(/^blob:/);
-    expect(preview.finished).toBe(0);
+    const preview = await page.evaluate(() => window.previewSeen);
+    expect(preview?.src).toMatch(/^blob:/);
+    expect(preview?.finished).toBe(0);
+    expect(preview?.loadedBytes).toBeLessThan(bytes.length);
 
-    await page.waitForFunction(
-      () => (window as unknown as { dropgateEvents: PageEvent[] }).dropgateEvents.some((e) => e.type !== 'progress'),
-      null,
-      {
-        timeout: 45_000,
-      },
-    );
+    await page.waitForFunction(() => window.dropgateEvents.some((e) => e.type !== 'progress'), null, {
+      timeout: 45_000,
+    });
     const recorded = await events();
     expect(recorded.filter((e) => e.type === 'error')).toEqual([]);
     expect(recorded.at(-1)?.type).toBe('done');
@@ -258,7 +266,7 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.locator('.file-name').textContent()).toBe(name);
     expect(await page.locator('#files img, #uploads .upload-name img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
     await row.getByRole('button', { name: `Delete ${name}` }).click();
     await expect.poll(() => row.count()).toBe(0);
   });
@@ -274,9 +282,7 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
     const reservedBefore = await reservedNow();
     await throttleUploads(2 * MiB);
     await page.locator('#picker').setInputFiles({ name, mimeType: 'video/mp4', buffer: Buffer.concat([MP4_HEAD, randomBytes(8 * MiB)]) });
-    await page.waitForFunction(() =>
-      (window as unknown as { dropgateEvents: PageEvent[] }).dropgateEvents.some((e) => e.type === 'progress' && e.loadedBytes > 0),
-    );
+    await page.waitForFunction(() => window.dropgateEvents.some((e) => e.type === 'progress' && e.loadedBytes > 0));
     await page.getByRole('button', { name: `Cancel upload of ${name}` }).click();
     await expect.poll(async () => (await events()).at(-1)).toMatchObject({ type: 'error', code: 'UPLOAD_ABORTED' });
     expect(await page.locator('#uploads .upload-stats').first().textContent()).toMatch(/^Cancelled at/);
