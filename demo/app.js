@@ -376,7 +376,15 @@ const PERIOD_WORDS = { day: 'today', month: 'this month' };
 
 /** Codes worth a Retry button: the same request may well succeed a bit later. */
 function isRetryable(code) {
-  return ['RATE_LIMITED', 'NETWORK_ERROR', 'STORAGE_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'UPLOAD_EXPIRED', 'INTERNAL_ERROR'].includes(code);
+  return [
+    'RATE_LIMITED',
+    'NETWORK_ERROR',
+    'STORAGE_UNAVAILABLE',
+    'LEDGER_UNAVAILABLE',
+    'SERVICE_UNAVAILABLE',
+    'UPLOAD_EXPIRED',
+    'INTERNAL_ERROR',
+  ].includes(code);
 }
 
 /**
@@ -431,7 +439,8 @@ function describeError(code, error, file, allowance = null) {
       return "What arrived in storage didn't match this file (its size, type or contents), so it was discarded.";
     case 'STORAGE_UNAVAILABLE':
     case 'LEDGER_UNAVAILABLE':
-      return 'The storage service is unavailable right now. Try again in a minute.';
+    case 'SERVICE_UNAVAILABLE':
+      return 'The upload service is unavailable right now. Try again in a minute.';
     case 'INVALID_REQUEST':
       if (file.size === 0) return 'This file is empty; there is nothing to upload.';
       return error?.message ? `This file can't be uploaded: ${error.message}` : "This file can't be uploaded.";
