@@ -7,27 +7,36 @@ import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 
 const root = new URL('../../', import.meta.url);
 
-const FILES: Record<string, { path: string; type: string }> = {
-  '/': { path: 'demo/index.html', type: 'text/html; charset=utf-8' },
-  '/index.html': { path: 'demo/index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { path: 'demo/app.js', type: 'text/javascript; charset=utf-8' },
-  '/style.css': { path: 'demo/style.css', type: 'text/css; charset=utf-8' },
-  '/client.js': { path: 'dist/demo/client.js', type: 'text/javascript; charset=utf-8' },
-  '/client.js.map': { path: 'dist/demo/client.js.map', type: 'application/json' },
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  map: 'application/json',
 };
+
+/** `/` and `demo/*.{html,js,css}` by plain names only (no dots or slashes to climb out), and the bundle. */
+function fileFor(pathname: string): string | undefined {
+  if (pathname === '/' || pathname === '/index.html') return 'demo/index.html';
+  if (pathname === '/client.js' || pathname === '/client.js.map') return `dist/demo${pathname}`;
+  return /^\/[a-z0-9-]+\.(js|css)$/.test(pathname) ? `demo${pathname}` : undefined;
+}
 
 export async function serveDemo(request: GatewayRequest): Promise<GatewayResponse | undefined> {
   if (request.pathname === '/healthz') return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
-  const file = FILES[request.pathname];
-  if (!file || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
+  const path = fileFor(request.pathname);
+  if (!path || (request.method !== 'GET' && request.method !== 'HEAD')) return undefined;
   try {
-    const body = await readFile(fileURLToPath(new URL(file.path, root)));
+    const body = await readFile(fileURLToPath(new URL(path, root)));
     return {
       status: 200,
-      headers: { 'content-type': file.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
+      headers: {
+        'content-type': TYPES[path.slice(path.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      },
       body: request.method === 'HEAD' ? '' : body,
     };
   } catch {
-    return { status: 404, headers: { 'content-type': 'text/plain' }, body: `${file.path} is missing; run npm run build.` };
+    return { status: 404, headers: { 'content-type': 'text/plain' }, body: `${path} is missing; run npm run build.` };
   }
 }

@@ -12,6 +12,8 @@ import { createPGliteLedger } from '../ledger/pglite.js';
 import type { Ledger } from '../ledger/types.js';
 import type { LogEntry, RouteConfig } from '../server/config.js';
 import { createDropgate, type Dropgate } from '../server/gateway.js';
+import { DropgateError } from '../shared/errors.js';
+import { json } from '../shared/http.js';
 import { createDiskStorage, type DiskStorage } from '../storage/disk.js';
 import { serveDemo } from './demo-files.js';
 
@@ -53,6 +55,13 @@ async function secretFor(dataDir: string, given: string | undefined): Promise<st
   }
 }
 
+// The server listens before the ledger opens (a port of 0 is known only then); until the gateway
+// is ready every request, /healthz included, says so instead of falling through to a 404.
+const STARTING = json(503, new DropgateError('SERVICE_UNAVAILABLE', 'dropgate is starting; try again in a moment.').toBody(), {
+  'retry-after': '1',
+});
+const NOT_FOUND = { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not found' };
+
 /** Disk tokens are bearer secrets: request logs show the route, never the token. */
 export function redactPath(path: string): string {
   return path.replace(/\/_disk\/[^?]*/, '/_disk/…').replace(/\?.*$/, '');
@@ -66,11 +75,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     const started = performance.now();
     const request = fromNodeRequest(req);
     try {
-      const response = (gateway?.owns(request.pathname) ? await gateway.handle(request) : await serveDemo(request)) ?? {
-        status: 404,
-        headers: { 'content-type': 'text/plain' },
-        body: 'Not found',
-      };
+      const response = !gateway
+        ? STARTING
+        : ((gateway.owns(request.pathname) ? await gateway.handle(request) : await serveDemo(request)) ?? NOT_FOUND);
       await sendNodeResponse(res, response);
     } catch (error) {
       if (!res.headersSent) res.writeHead(500).end();

@@ -37,7 +37,7 @@ export async function handleList(ctx: GatewayContext, request: GatewayRequest): 
 export async function handleRead(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const upload = /^[0-9a-f-]{36}$/.test(id) ? await ctx.ledger.getUpload(id) : undefined;
   const notFound = new DropgateError('NOT_FOUND', 'No such file.');
-  if (!upload || upload.status !== 'completed') throw notFound;
+  if (upload?.status !== 'completed') throw notFound;
   if (upload.visibility === 'private') {
     const caller = await identify(request, clientIp(request, ctx.trustProxy), ctx.authenticate).catch(() => undefined);
     if (caller?.userId !== upload.userId) throw notFound;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DropgateError, errorFromBody } from './errors.js';
 import { MAX_PARTS, MIN_PART_SIZE, partLength, partSizeFor } from './parts.js';
-import { SignRequestSchema, assertNoClientKey, parseWith } from './protocol.js';
-import { GiB, MiB, formatBytes, parseSize } from './sizes.js';
+import { assertNoClientKey, parseWith, SignRequestSchema } from './protocol.js';
+import { formatBytes, GiB, MiB, parseSize } from './sizes.js';
 import { assertSafeFileName, contentDisposition, extensionForType, isTypeAllowed } from './types.js';
 
 describe('parseSize', () => {
@@ -54,7 +54,9 @@ describe('types', () => {
 
   it('accepts ordinary unicode names and writes RFC 6266 dispositions', () => {
     expect(() => assertSafeFileName('Ferien am Meer – 2026.mp4')).not.toThrow();
-    expect(contentDisposition('naïve "plan".pdf')).toBe(`inline; filename="na_ve _plan_.pdf"; filename*=UTF-8''na%C3%AFve%20%22plan%22.pdf`);
+    expect(contentDisposition('naïve "plan".pdf')).toBe(
+      `inline; filename="na_ve _plan_.pdf"; filename*=UTF-8''na%C3%AFve%20%22plan%22.pdf`,
+    );
   });
 });
 
@@ -71,7 +73,9 @@ describe('protocol', () => {
   it('checks checksum encodings', () => {
     const md5 = Buffer.alloc(16, 1).toString('base64');
     expect(() => parseWith(SignRequestSchema, { size: 1, contentType: 'a/b', checksum: { algorithm: 'md5', value: md5 } })).not.toThrow();
-    expect(() => parseWith(SignRequestSchema, { size: 1, contentType: 'a/b', checksum: { algorithm: 'md5', value: 'abc' } })).toThrow(DropgateError);
+    expect(() => parseWith(SignRequestSchema, { size: 1, contentType: 'a/b', checksum: { algorithm: 'md5', value: 'abc' } })).toThrow(
+      DropgateError,
+    );
   });
 });
 
