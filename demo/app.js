@@ -9,7 +9,7 @@
  * `{type: 'progress' | 'done' | 'error', name, loadedBytes, totalBytes, progress, code?}`.
  * The browser tests read it to check that progress is frequent, monotonic and complete.
  */
-import { DropgateError, upload } from './client.js';
+import { DropgateError, formatBytes, upload } from './client.js';
 
 const ENDPOINT = '/api/upload';
 
@@ -321,24 +321,6 @@ function kindLabel(name, contentType) {
 }
 
 // ── Messages: human sentences from an error's code and details (no DOM below this line) ───────
-
-/**
- * Sizes in binary units, like the server's messages (`src/shared/sizes.ts`).
- * @example formatBytes(209715200) // '200 MiB'
- */
-function formatBytes(bytes) {
-  if (!Number.isFinite(bytes)) return '? B';
-  if (bytes < 1024) return `${Math.round(bytes)} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  // 9.97 GiB reads as "10 GiB", not "10.0 GiB".
-  return `${value.toFixed(value < 9.95 ? 1 : 0)} ${units[unit]}`;
-}
 
 /** Two sizes that must read as different even when they round to the same figure (max vs max+1). */
 function formatPair(a, b) {

@@ -9,6 +9,7 @@ import { upload } from './upload.js';
 export type { ErrorCode } from '../shared/errors.js';
 export { DropgateError, isDropgateError } from '../shared/errors.js';
 export type { Checksum, FileRecord, Metadata } from '../shared/protocol.js';
+export { formatBytes } from '../shared/sizes.js';
 export type { FetchLike, OnUploadProgress, UploadOptions, UploadProgress } from './types.js';
 export { upload };
 

@@ -33,9 +33,13 @@ export function parseSize(value: number | string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-/** Human-readable size in binary units, for messages and the demo page. */
+/**
+ * Human-readable size in binary units, for messages and pages.
+ * @example formatBytes(209715200) // '200 MiB'
+ */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
+  if (!Number.isFinite(bytes)) return '? B';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
@@ -43,5 +47,6 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  // 9.97 GiB reads as "10 GiB", not "10.0 GiB".
+  return `${value.toFixed(value < 9.95 ? 1 : 0)} ${units[unit]}`;
 }

@@ -3,12 +3,13 @@
  * routes it (`/api/upload/_disk/{token}` → `receiver.handle`), plus raw-HTTP helpers for what fetch
  * cannot do (send chunked, stall, hang up mid-body). Named `.contract.ts` so the build leaves it out.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type ClientRequest, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { fromNodeRequest, sendNodeResponse } from '../adapters/node.js';
 import { createDiskStorage, type DiskStorage } from './disk.js';
 
@@ -21,6 +22,32 @@ export interface DiskServer {
   origin: string;
   advanceClock(seconds: number): void;
   close(): Promise<void>;
+}
+
+/**
+ * One disk server for the enclosing describe block, with the helpers every disk test uses. The
+ * getters read the server once `beforeAll` has started it.
+ */
+export function useDiskServer() {
+  let server: DiskServer | undefined;
+  beforeAll(async () => {
+    server = await startDiskServer();
+  });
+  afterAll(() => server?.close());
+  const started = () => {
+    if (!server) throw new Error('The disk server starts in beforeAll; use it inside tests.');
+    return server;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    get storage() {
+      return started().storage;
+    },
+    newKey: () => `uploads/${randomUUID()}.mp4`,
+    signPut: (key: string, size: number) => started().storage.presignPut({ key, size, contentType: 'video/mp4', expiresIn: 600 }),
+  };
 }
 
 export async function startDiskServer(options: { directory?: string } = {}): Promise<DiskServer> {

@@ -9,24 +9,15 @@ import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DiskStorage } from './disk.js';
-import { type DiskServer, openPut, putChunked, startDiskServer, waitFor } from './disk-fixtures.contract.js';
+import { openPut, putChunked, startDiskServer, useDiskServer, waitFor } from './disk-fixtures.contract.js';
 import { sendWithFetch } from './storage.contract.js';
 
 const MP4 = { 'content-type': 'video/mp4' };
 
 describe('disk receiver over a socket', () => {
-  let server: DiskServer;
-  let storage: DiskStorage;
-  beforeAll(async () => {
-    server = await startDiskServer();
-    storage = server.storage;
-  });
-  afterAll(() => server.close());
-
-  const newKey = () => `uploads/${randomUUID()}.mp4`;
-  const signPut = (key: string, size: number) => storage.presignPut({ key, size, contentType: 'video/mp4', expiresIn: 600 });
-  const tempFiles = () => readdir(path.join(server.directory, '.tmp'));
+  const disk = useDiskServer();
+  const { newKey, signPut } = disk;
+  const tempFiles = () => readdir(path.join(disk.server.directory, '.tmp'));
 
   it('counts the bytes of a chunked body itself: exact passes, one more or one less is refused', async () => {
     const key = newKey();
@@ -35,10 +26,10 @@ describe('disk receiver over a socket', () => {
       const response = await putChunked(request.url, MP4, randomBytes(size));
       expect(response.status, `${size} bytes`).toBe(400);
       expect(JSON.parse(response.body).error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'size-mismatch' });
-      expect(await storage.head(key)).toBeUndefined();
+      expect(await disk.storage.head(key)).toBeUndefined();
     }
     expect((await putChunked(request.url, MP4, randomBytes(10_000))).status).toBe(200);
-    expect((await storage.head(key))?.size).toBe(10_000);
+    expect((await disk.storage.head(key))?.size).toBe(10_000);
   });
 
   it('refuses as soon as one byte too many arrives, without waiting for the body to end', async () => {
@@ -51,13 +42,13 @@ describe('disk receiver over a socket', () => {
     expect(answer).not.toBe('stalled');
     expect(answer).toMatchObject({ status: 400 });
     await waitFor(async () => (await tempFiles()).length === 0, 'the temp file to go');
-    expect(await storage.head(key)).toBeUndefined();
+    expect(await disk.storage.head(key)).toBeUndefined();
   });
 
   it('reads off the refused body of a genuine token, so a big expired upload hears 410 on a live connection', async () => {
     const size = 8 * 1024 * 1024;
-    const request = storage.presignPut({ key: newKey(), size, contentType: 'video/mp4', expiresIn: 30 });
-    server.advanceClock(31);
+    const request = disk.storage.presignPut({ key: newKey(), size, contentType: 'video/mp4', expiresIn: 30 });
+    disk.server.advanceClock(31);
     for (let attempt = 0; attempt < 3; attempt++) {
       const response = await sendWithFetch(request, randomBytes(size));
       expect(response.status).toBe(410);
@@ -72,12 +63,12 @@ describe('disk receiver over a socket', () => {
     const { request, response } = openPut(signPut(key, bytes.length).url, { ...MP4, 'content-length': String(bytes.length) });
     request.write(bytes.subarray(0, 150_000));
     await waitFor(async () => (await tempFiles()).length > 0, 'the temp file');
-    expect(await storage.head(key)).toBeUndefined();
-    expect((await sendWithFetch(storage.presignGet(key, { expiresIn: 60 }))).status).toBe(404);
-    await expect(access(path.join(server.directory, 'objects', key))).rejects.toThrow();
+    expect(await disk.storage.head(key)).toBeUndefined();
+    expect((await sendWithFetch(disk.storage.presignGet(key, { expiresIn: 60 }))).status).toBe(404);
+    await expect(access(path.join(disk.server.directory, 'objects', key))).rejects.toThrow();
     request.end(bytes.subarray(150_000));
     expect((await response).status).toBe(200);
-    expect((await storage.head(key))?.size).toBe(bytes.length);
+    expect((await disk.storage.head(key))?.size).toBe(bytes.length);
     expect(await tempFiles()).toEqual([]);
   });
 
@@ -90,7 +81,7 @@ describe('disk receiver over a socket', () => {
     await waitFor(async () => (await tempFiles()).length > 0, 'the temp file');
     request.destroy();
     await waitFor(async () => (await tempFiles()).length === 0, 'the temp file to go');
-    expect(await storage.head(key)).toBeUndefined();
+    expect(await disk.storage.head(key)).toBeUndefined();
     expect((await sendWithFetch(signed, randomBytes(200_000))).status).toBe(200);
   });
 });

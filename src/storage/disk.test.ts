@@ -1,10 +1,9 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DiskStorage } from './disk.js';
+import { describe, expect, it } from 'vitest';
 import { createDiskStorage } from './disk.js';
-import { DISK_PREFIX, type DiskServer, forgeUrl, startDiskServer, tamperSignature } from './disk-fixtures.contract.js';
+import { DISK_PREFIX, forgeUrl, startDiskServer, tamperSignature, useDiskServer } from './disk-fixtures.contract.js';
 import { newNonce } from './disk-token.js';
 import { describeStorageContract, type SentResponse, sendWithFetch } from './storage.contract.js';
 
@@ -27,17 +26,9 @@ const errorOf = (response: SentResponse) =>
   (JSON.parse(Buffer.from(response.body).toString('utf8')) as { error: Record<string, unknown> }).error;
 
 describe('disk store', () => {
-  let server: DiskServer;
-  let storage: DiskStorage;
-  beforeAll(async () => {
-    server = await startDiskServer();
-    storage = server.storage;
-  });
-  afterAll(() => server.close());
-
-  const newKey = () => `uploads/${randomUUID()}.mp4`;
-  const signPut = (key: string, size: number) => storage.presignPut({ key, size, contentType: 'video/mp4', expiresIn: 600 });
-  const contents = async (key: string) => Buffer.from(await storage.readRange(key, 0, 1e9));
+  const disk = useDiskServer();
+  const { newKey, signPut } = disk;
+  const contents = async (key: string) => Buffer.from(await disk.storage.readRange(key, 0, 1e9));
 
   describe('upload tokens', () => {
     it('refuses a replay of a token that already carried an upload, and keeps the object', async () => {
@@ -74,21 +65,21 @@ describe('disk store', () => {
 
     it('refuses read URLs and public URLs as upload URLs', async () => {
       const key = newKey();
-      for (const url of [storage.presignGet(key, { expiresIn: 60 }).url, storage.publicUrl(key)]) {
+      for (const url of [disk.storage.presignGet(key, { expiresIn: 60 }).url, disk.storage.publicUrl(key)]) {
         const response = await sendWithFetch(
           { url, method: 'PUT', headers: { 'content-type': 'video/mp4' }, expiresAt: new Date() },
           randomBytes(10),
         );
         expect(errorOf(response)).toMatchObject({ code: 'FORBIDDEN', reason: 'wrong-operation' });
       }
-      expect(await storage.head(key)).toBeUndefined();
+      expect(await disk.storage.head(key)).toBeUndefined();
     });
 
     it('holds the body to a signed SHA-256, sent in its header', async () => {
       const key = newKey();
       const bytes = randomBytes(300);
       const value = createHash('sha256').update(bytes).digest('base64');
-      const request = storage.presignPut({
+      const request = disk.storage.presignPut({
         key,
         size: 300,
         contentType: 'video/mp4',
@@ -102,7 +93,7 @@ describe('disk store', () => {
       const wrong = await sendWithFetch(request, randomBytes(300));
       expect(wrong.status).toBe(422);
       expect(errorOf(wrong)).toMatchObject({ code: 'UPLOAD_INTEGRITY_FAILED' });
-      expect(await storage.head(key)).toBeUndefined();
+      expect(await disk.storage.head(key)).toBeUndefined();
       expect((await sendWithFetch(request, bytes)).status).toBe(200);
     });
 
@@ -110,7 +101,7 @@ describe('disk store', () => {
       const key = newKey();
       const bytes = randomBytes(100);
       const md5 = createHash('md5').update(bytes).digest('base64');
-      const signed = storage.presignPut({
+      const signed = disk.storage.presignPut({
         key,
         size: 100,
         contentType: 'video/mp4',
@@ -121,12 +112,12 @@ describe('disk store', () => {
       expect((await sendWithFetch(signed, bytes, { 'content-md5': other })).status).toBe(403);
       const unsigned = await sendWithFetch(signPut(key, 100), bytes, { 'content-md5': other });
       expect(unsigned.status).toBe(422);
-      expect(await storage.head(key)).toBeUndefined();
+      expect(await disk.storage.head(key)).toBeUndefined();
     });
 
     it('answers 410 UPLOAD_EXPIRED once the URL is past its expiry', async () => {
-      const request = storage.presignPut({ key: newKey(), size: 10, contentType: 'video/mp4', expiresIn: 30 });
-      server.advanceClock(31);
+      const request = disk.storage.presignPut({ key: newKey(), size: 10, contentType: 'video/mp4', expiresIn: 30 });
+      disk.server.advanceClock(31);
       const response = await sendWithFetch(request, randomBytes(10));
       expect(response.status).toBe(410);
       expect(errorOf(response)).toMatchObject({ code: 'UPLOAD_EXPIRED', reason: 'url-expired' });
@@ -144,13 +135,17 @@ describe('disk store', () => {
       const key = newKey();
       const bytes = randomBytes(200);
       await sendWithFetch(signPut(key, 200), bytes);
-      const url = storage.publicUrl(key);
-      const again = createDiskStorage({ directory: server.directory, secret: server.secret, baseUrl: `${server.origin}${DISK_PREFIX}` });
+      const url = disk.storage.publicUrl(key);
+      const again = createDiskStorage({
+        directory: disk.server.directory,
+        secret: disk.server.secret,
+        baseUrl: `${disk.server.origin}${DISK_PREFIX}`,
+      });
       expect(again.publicUrl(key)).toBe(url);
       const otherSecret = createDiskStorage({
-        directory: server.directory,
+        directory: disk.server.directory,
         secret: randomBytes(32),
-        baseUrl: `${server.origin}${DISK_PREFIX}`,
+        baseUrl: `${disk.server.origin}${DISK_PREFIX}`,
       });
       expect(otherSecret.publicUrl(key)).not.toBe(url);
 
@@ -174,7 +169,7 @@ describe('disk store', () => {
       const key = newKey();
       const bytes = randomBytes(123);
       const etag = (await sendWithFetch(signPut(key, 123), bytes)).headers.get('etag');
-      const response = await fetch(storage.presignGet(key, { expiresIn: 60, fileName: 'Été.mp4' }).url, { method: 'HEAD' });
+      const response = await fetch(disk.storage.presignGet(key, { expiresIn: 60, fileName: 'Été.mp4' }).url, { method: 'HEAD' });
       expect(response.status).toBe(200);
       expect(response.headers.get('content-length')).toBe('123');
       expect(response.headers.get('etag')).toBe(etag);
@@ -187,19 +182,19 @@ describe('disk store', () => {
       const upload = signPut(key, 10);
       await sendWithFetch(upload, randomBytes(10));
       expect((await sendWithFetch({ ...upload, method: 'GET' })).status).toBe(403);
-      const get = storage.presignGet(key, { expiresIn: 30 });
-      server.advanceClock(31);
+      const get = disk.storage.presignGet(key, { expiresIn: 30 });
+      disk.server.advanceClock(31);
       expect((await sendWithFetch(get)).status).toBe(410);
-      expect((await sendWithFetch(storage.presignGet(newKey(), { expiresIn: 60 }))).status).toBe(404);
+      expect((await sendWithFetch(disk.storage.presignGet(newKey(), { expiresIn: 60 }))).status).toBe(404);
     });
   });
 
   describe('cleanup', () => {
     it('drops used-token markers past their expiry and abandoned temp files, nothing newer', async () => {
       const fresh = createDiskStorage({
-        directory: path.join(server.directory, 'cleanup'),
-        secret: server.secret,
-        baseUrl: `${server.origin}${DISK_PREFIX}`,
+        directory: path.join(disk.server.directory, 'cleanup'),
+        secret: disk.server.secret,
+        baseUrl: `${disk.server.origin}${DISK_PREFIX}`,
         now: () => new Date(Date.now() + 3600_000),
       });
       await fresh.createMultipart('a.mp4', 'video/mp4');
