@@ -199,6 +199,8 @@ export function createSqlLedger(driver: SqlDriver): Ledger {
         return rows.map(toRecord).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : 1));
       }),
 
+    ping: () => run('ping', async () => void (await driver.query('SELECT 1'))),
+
     close: () => run('close', () => driver.close()),
   };
 }

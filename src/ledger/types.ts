@@ -98,5 +98,7 @@ export interface Ledger {
    * (other instances) never handle the same upload twice. Claims last `leaseSeconds`.
    */
   claimExpired(now: Date, limit: number, leaseSeconds: number): Promise<UploadRecord[]>;
+  /** One round trip to the database, for health checks; throws LEDGER_UNAVAILABLE when it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
