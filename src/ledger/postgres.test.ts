@@ -1,0 +1,220 @@
+/**
+ * The ledger on a real PostgreSQL server: the shared contract suite, then what PGlite cannot show
+ * because it runs one statement at a time — reservations racing over many connections and
+ * instances, sweepers claiming at once, instances migrating at once — and failing closed fast
+ * when the server cannot be reached, then recovering without a restart.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema, postgresProblem, requireService, TEST_DATABASE_URL, type TestSchema } from '../../test/helpers/services.js';
+import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js';
+import { describeLedgerContract } from './ledger.contract.js';
+import { expectOk, uploadInput } from './ledger-fixtures.contract.js';
+import { migrate } from './migrations.js';
+import { createLedgerPool, createPostgresLedger, ledgerFromEnv, type PostgresLedgerOptions, postgresDriver } from './postgres.js';
+import { createSqlLedger } from './sql-ledger.js';
+import type { Ledger } from './types.js';
+
+const available = await requireService('PostgreSQL', postgresProblem);
+
+/** Everything a test opened, closed after it whatever happened. */
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+async function schema(): Promise<TestSchema> {
+  const s = await createTestSchema();
+  cleanups.push(s.drop);
+  return s;
+}
+
+/** A ledger in `s` with its own pool, as one gateway instance would have. */
+function instance(s: TestSchema, options: Partial<PostgresLedgerOptions> = {}) {
+  const pool = createLedgerPool({ connectionString: TEST_DATABASE_URL, schema: s.name, ...options });
+  const driver = postgresDriver(pool);
+  const ledger = createSqlLedger(driver);
+  cleanups.push(() => ledger.close());
+  return { pool, driver, ledger };
+}
+
+describe.skipIf(!available)('PostgreSQL ledger', () => {
+  describeLedgerContract('PostgreSQL', async () => {
+    const s = await createTestSchema();
+    const ledger = createPostgresLedger({ connectionString: TEST_DATABASE_URL, schema: s.name, max: 8 });
+    return { ...ledger, close: () => ledger.close().finally(s.drop) } satisfies Ledger;
+  });
+
+  it('grants exactly what fits to 200 reservations racing over two instances of 8 connections each', async () => {
+    const s = await schema();
+    const a = instance(s, { max: 8 });
+    const b = instance(s, { max: 8 });
+    await Promise.all([a.ledger.migrate(), b.ledger.migrate()]);
+    const fits = 53;
+    const input = () => uploadInput({ size: 1000, allowanceBytes: fits * 1000 + 999, pendingCap: 1000 });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).ledger.reserve(input())));
+    expect(results.filter((r) => r.ok)).toHaveLength(fits);
+    expect(results.every((r) => r.ok || (r.reason === 'quota' && r.remainingBytes === 999))).toBe(true);
+    // The race was real: each instance held several connections at once.
+    expect(a.pool.totalCount).toBeGreaterThan(1);
+    expect(b.pool.totalCount).toBeGreaterThan(1);
+    expect(await a.ledger.usage('alice', 'videos', '2026-11-24')).toEqual({ usedBytes: 0, reservedBytes: fits * 1000 });
+    expect(await b.ledger.pendingCount('alice', 'videos')).toBe(fits);
+  });
+
+  it('never hands one expired upload to two sweeping instances (FOR UPDATE SKIP LOCKED)', async () => {
+    const s = await schema();
+    const a = instance(s);
+    const b = instance(s);
+    await a.ledger.migrate();
+    const past = new Date(Date.now() - 60_000);
+    const expired = await Promise.all(
+      Array.from({ length: 240 }, async () =>
+        expectOk(await a.ledger.reserve(uploadInput({ size: 1, expiresAt: past, pendingCap: 1000 }))),
+      ),
+    );
+    // Each instance runs 4 sweepers in small batches until nothing is left to claim.
+    const sweeper = async (ledger: Ledger) => {
+      const mine: string[] = [];
+      for (;;) {
+        const batch = await ledger.claimExpired(new Date(), 7, 300);
+        if (batch.length === 0) return mine;
+        mine.push(...batch.map((u) => u.id));
+      }
+    };
+    const claims = await Promise.all([a, b, a, b, a, b, a, b].map((x) => sweeper(x.ledger)));
+    const all = claims.flat();
+    expect(all).toHaveLength(expired.length);
+    expect(new Set(all)).toEqual(new Set(expired.map((u) => u.id)));
+    // Both instances got work: the test exercised contention, not one sweeper doing everything.
+    expect(claims.filter((_, i) => i % 2 === 0).flat().length).toBeGreaterThan(0);
+    expect(claims.filter((_, i) => i % 2 === 1).flat().length).toBeGreaterThan(0);
+  });
+
+  it('migrates once when several instances start together (advisory lock)', async () => {
+    const s = await schema();
+    const instances = Array.from({ length: 5 }, () => instance(s, { max: 2 }));
+    // Not idempotent on purpose: run twice, it would fail on CREATE TABLE or the primary key.
+    const steps = [
+      { version: 1, name: 'a', sql: 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);' },
+      { version: 2, name: 'b', sql: 'ALTER TABLE t ADD COLUMN b int; UPDATE t SET b = 2;' },
+    ];
+    const runs = await Promise.all(instances.map((x) => migrate(x.driver, steps)));
+    expect(runs.filter((r) => r.length > 0)).toEqual([[1, 2]]);
+    expect((await instances[0]!.driver.query('SELECT id, b FROM t')).rows).toEqual([{ id: 1, b: 2 }]);
+
+    // The real migrations too, through the ledgers, into another schema.
+    const other = await schema();
+    const ledgers = Array.from({ length: 5 }, () => instance(other, { max: 2 }).ledger);
+    await Promise.all(ledgers.map((l) => l.migrate()));
+    const { rows } = await instance(other).driver.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+    expect(Number(rows[0]?.n)).toBe(1);
+    expectOk(await ledgers[3]!.reserve(uploadInput()));
+  });
+});
+
+describe.skipIf(!available)('PostgreSQL ledger when the server cannot be reached', () => {
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    proxy = await startTcpProxy(new URL(TEST_DATABASE_URL).port ? Number(new URL(TEST_DATABASE_URL).port) : 5432);
+  });
+  afterAll(() => proxy?.close());
+
+  const viaProxy = (s: TestSchema, options: Partial<PostgresLedgerOptions> = {}) => {
+    const url = new URL(TEST_DATABASE_URL);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    return instance(s, { connectionString: url.toString(), connectionTimeoutMillis: 1000, ...options });
+  };
+  /** How a call ended and how long it took. */
+  const timed = async (promise: Promise<unknown>): Promise<{ error?: unknown; ms: number }> => {
+    const started = performance.now();
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e ?? new Error('rejected without a reason'),
+    );
+    return error === undefined ? { ms: performance.now() - started } : { error, ms: performance.now() - started };
+  };
+
+  it('answers LEDGER_UNAVAILABLE at once when nothing listens', async () => {
+    const ledger = createPostgresLedger({ connectionString: 'postgres://postgres@127.0.0.1:1/test' });
+    cleanups.push(() => ledger.close());
+    const { error, ms } = await timed(ledger.reserve(uploadInput()));
+    expect(error).toMatchObject({ code: 'LEDGER_UNAVAILABLE', status: 503 });
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it('answers LEDGER_UNAVAILABLE within the connect timeout when the server hangs', async () => {
+    const s = await schema();
+    const { ledger } = viaProxy(s, { connectionTimeoutMillis: 500 });
+    await proxy.set('blackhole');
+    try {
+      const { error, ms } = await timed(ledger.reserve(uploadInput()));
+      expect(error).toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(2500);
+    } finally {
+      await proxy.set('up');
+    }
+  });
+
+  it('survives its connections being cut, fails closed while down, and recovers by itself', async () => {
+    const s = await schema();
+    const idleErrors: Error[] = [];
+    const { ledger, pool } = viaProxy(s, { max: 4, onIdleError: (e) => idleErrors.push(e) });
+    await ledger.migrate();
+    const before = expectOk(await ledger.reserve(uploadInput()));
+    await Promise.all(Array.from({ length: 4 }, () => ledger.usage('alice', 'videos', '2026-11-24')));
+    expect(pool.idleCount).toBeGreaterThan(0);
+
+    await proxy.set('down'); // idle connections are cut: the pool must not crash the process
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(idleErrors.length).toBeGreaterThan(0);
+    const calls = [
+      () => ledger.reserve(uploadInput()),
+      () => ledger.getUpload(before.id),
+      () => ledger.complete(before.id, { size: 1000, etag: '"x"' }),
+    ];
+    for (const call of calls) {
+      const { error, ms } = await timed(call());
+      expect(error).toMatchObject({ code: 'LEDGER_UNAVAILABLE', status: 503 });
+      expect(ms).toBeLessThan(1500);
+    }
+
+    await proxy.set('up');
+    expectOk(await ledger.reserve(uploadInput()));
+    expect(await ledger.getUpload(before.id)).toMatchObject({ status: 'pending' });
+    expect(await ledger.usage('alice', 'videos', '2026-11-24')).toEqual({ usedBytes: 0, reservedBytes: 2000 });
+  });
+
+  it('rolls back and drops a connection cut in the middle of a transaction', async () => {
+    const s = await schema();
+    const { ledger, driver } = viaProxy(s, { max: 1 });
+    await ledger.migrate();
+    const attempt = driver.transaction(async (tx) => {
+      await tx.query("INSERT INTO pending_counts (user_id, route, pending) VALUES ('zed', 'videos', 5)");
+      await proxy.set('down');
+      await tx.query('SELECT 1');
+    });
+    await expect(attempt).rejects.toSatisfy((e: unknown) => e instanceof Error);
+    await proxy.set('up');
+    // The only connection was destroyed, not reused; nothing of the transaction was kept.
+    expect(await ledger.pendingCount('zed', 'videos')).toBe(0);
+  });
+});
+
+describe('ledgerFromEnv', () => {
+  it('is PostgreSQL when DATABASE_URL is set, and nothing otherwise', async () => {
+    expect(ledgerFromEnv({})).toBeUndefined();
+    expect(ledgerFromEnv({ DATABASE_URL: '  ' })).toBeUndefined();
+    const ledger = ledgerFromEnv({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }, { connectionTimeoutMillis: 200 });
+    expect(ledger).toBeDefined();
+    await expect(ledger?.usage('a', 'b', 'c')).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+    await ledger?.close();
+    await ledger?.close(); // twice is fine
+  });
+
+  it('refuses a schema name that could smuggle SQL', () => {
+    expect(() => createPostgresLedger({ connectionString: TEST_DATABASE_URL, schema: 'x; DROP TABLE uploads' })).toThrow(/schema/);
+    expect(() => createPostgresLedger({ connectionString: '' })).toThrow(/connectionString/);
+  });
+});

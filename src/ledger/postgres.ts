@@ -1,0 +1,165 @@
+/**
+ * PostgreSQL (node-postgres) as a `SqlDriver`: the ledger several gateway instances share. It runs
+ * the very queries and migrations PGlite runs; only the plumbing of connections lives here.
+ */
+import pg from 'pg';
+import { isConnectionError, type SqlDriver, type SqlExecutor } from './sql.js';
+import { createSqlLedger } from './sql-ledger.js';
+import type { Ledger } from './types.js';
+
+export interface PostgresLedgerOptions {
+  /** `postgres://user:pass@host:5432/db?sslmode=require`, as in `DATABASE_URL`. */
+  connectionString: string;
+  /** Most connections this instance opens. Default 10. */
+  max?: number;
+  /**
+   * How long to wait for a new connection before answering LEDGER_UNAVAILABLE. Default 3000 ms:
+   * a database that is down should cost a sign request a few seconds at most, never a hang.
+   */
+  connectionTimeoutMillis?: number;
+  /**
+   * How long one statement may wait for an answer before the connection is given up on. Default
+   * 15 000 ms; covers a database that stops answering without closing the socket.
+   */
+  queryTimeoutMillis?: number;
+  /** Schema for the ledger's tables (its `search_path`); it must exist. Default: the server's. */
+  schema?: string;
+  /**
+   * Told about errors on idle connections (the server restarted, a proxy cut the line). The pool
+   * drops such a connection and opens a new one when needed, so nothing else has to happen.
+   */
+  onIdleError?: (error: Error) => void;
+}
+
+// node-postgres reports a client-side query timeout with this message and no code.
+const QUERY_TIMEOUT = /^Query read timeout/;
+
+/** A statement that timed out on our side means the database is not answering: unavailable. */
+function translate(error: unknown): unknown {
+  if (error instanceof Error && QUERY_TIMEOUT.test(error.message)) {
+    return Object.assign(new Error('PostgreSQL did not answer in time', { cause: error }), { code: 'ETIMEDOUT' });
+  }
+  return error;
+}
+
+function executor(db: pg.Pool | pg.PoolClient): SqlExecutor {
+  return {
+    query: async <T>(sql: string, params?: readonly unknown[]) => {
+      try {
+        const result = await db.query(sql, params ? [...params] : undefined);
+        return { rows: result.rows as T[] };
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+    exec: async (sql) => {
+      try {
+        // Without parameters node-postgres uses the simple protocol, which runs a whole script.
+        await db.query(sql);
+      } catch (error) {
+        throw translate(error);
+      }
+    },
+  };
+}
+
+/**
+ * Wraps a node-postgres pool. A transaction holds one pooled connection from BEGIN to COMMIT; a
+ * connection that failed mid-way is destroyed rather than handed to the next caller.
+ * @example const driver = postgresDriver(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
+ */
+export function postgresDriver(pool: pg.Pool): SqlDriver {
+  let closing: Promise<void> | undefined;
+  return {
+    ...executor(pool),
+    async transaction(fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw translate(error);
+      }
+      // While checked out, the pool's idle listener is off: an 'error' emitted between two of our
+      // statements (the server went away) would otherwise be unhandled and end the process.
+      let broken: unknown;
+      const onError = (error: Error) => {
+        broken ??= error;
+      };
+      client.on('error', onError);
+      try {
+        await executor(client).exec('BEGIN');
+        const result = await fn(executor(client));
+        await executor(client).exec('COMMIT');
+        return result;
+      } catch (error) {
+        // A dead or stuck connection cannot roll back; destroying it ends the transaction.
+        if (isConnectionError(error)) broken ??= error;
+        broken ??= await executor(client)
+          .exec('ROLLBACK')
+          .then(
+            () => undefined,
+            (rollbackError: unknown) => rollbackError,
+          );
+        throw error;
+      } finally {
+        client.off('error', onError);
+        // `release(true)` destroys the connection: its state after a failure is unknown.
+        client.release(broken === undefined ? undefined : true);
+      }
+    },
+    close() {
+      // Pool.end() throws when called twice; every caller gets the one ending.
+      closing ??= pool.end();
+      return closing;
+    },
+  };
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * A pool for the ledger: short connect timeout, TCP keep-alive, and idle-connection errors caught
+ * so that a restarted database never crashes the process; the pool reconnects on the next query.
+ */
+export function createLedgerPool(options: PostgresLedgerOptions): pg.Pool {
+  if (!options.connectionString) throw new TypeError('dropgate: `connectionString` is required for the PostgreSQL ledger.');
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new TypeError(`dropgate: schema "${options.schema}" must be letters, digits and "_" (at most 63).`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3000,
+    query_timeout: options.queryTimeoutMillis ?? 15_000,
+    keepAlive: true,
+    application_name: 'dropgate',
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  const onIdleError = options.onIdleError ?? (() => {});
+  pool.on('error', (error) => onIdleError(error));
+  return pool;
+}
+
+/**
+ * The ledger on PostgreSQL. Connects lazily: `migrate()` is its first round trip, and several
+ * instances may call it at once (they queue on an advisory lock; the schema is built once).
+ * @example
+ * const ledger = createPostgresLedger({ connectionString: process.env.DATABASE_URL! });
+ * await ledger.migrate();
+ */
+export function createPostgresLedger(options: PostgresLedgerOptions): Ledger {
+  return createSqlLedger(postgresDriver(createLedgerPool(options)));
+}
+
+/**
+ * The ledger the environment asks for: PostgreSQL when `DATABASE_URL` is set, otherwise undefined
+ * (the caller falls back to the embedded PGlite ledger).
+ * @example const ledger = ledgerFromEnv(process.env) ?? (await createPGliteLedger({ dataDir }));
+ */
+export function ledgerFromEnv(
+  env: Record<string, string | undefined>,
+  options: Omit<PostgresLedgerOptions, 'connectionString'> = {},
+): Ledger | undefined {
+  const connectionString = env.DATABASE_URL?.trim();
+  return connectionString ? createPostgresLedger({ ...options, connectionString }) : undefined;
+}
