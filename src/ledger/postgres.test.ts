@@ -9,7 +9,7 @@ import { createTestSchema, postgresProblem, requireService, TEST_DATABASE_URL, t
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js';
 import { describeLedgerContract } from './ledger.contract.js';
 import { expectOk, uploadInput } from './ledger-fixtures.contract.js';
-import { migrate } from './migrations.js';
+import { MIGRATIONS, migrate } from './migrations.js';
 import { createLedgerPool, createPostgresLedger, ledgerFromEnv, type PostgresLedgerOptions, postgresDriver } from './postgres.js';
 import { createSqlLedger } from './sql-ledger.js';
 import type { Ledger } from './types.js';
@@ -107,7 +107,7 @@ describe.skipIf(!available)('PostgreSQL ledger', () => {
     const ledgers = Array.from({ length: 5 }, () => instance(other, { max: 2 }).ledger);
     await Promise.all(ledgers.map((l) => l.migrate()));
     const { rows } = await instance(other).driver.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
-    expect(Number(rows[0]?.n)).toBe(1);
+    expect(Number(rows[0]?.n)).toBe(MIGRATIONS.length);
     expectOk(await ledgers[3]!.reserve(uploadInput()));
   });
 });
@@ -143,18 +143,25 @@ describe.skipIf(!available)('PostgreSQL ledger when the server cannot be reached
     expect(ms).toBeLessThan(1000);
   });
 
-  it('answers LEDGER_UNAVAILABLE within the connect timeout when the server hangs', async () => {
+  it('answers LEDGER_UNAVAILABLE within its timeouts when the server hangs', async () => {
     const s = await schema();
-    const { ledger } = viaProxy(s, { connectionTimeoutMillis: 500 });
+    const { ledger, pool } = viaProxy(s, { max: 1, connectionTimeoutMillis: 500, queryTimeoutMillis: 700 });
+    await ledger.migrate(); // one open connection, which now stops answering mid-conversation
     await proxy.set('blackhole');
     try {
-      const { error, ms } = await timed(ledger.reserve(uploadInput()));
-      expect(error).toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
-      expect(ms).toBeGreaterThanOrEqual(450);
-      expect(ms).toBeLessThan(2500);
+      const stalled = await timed(ledger.reserve(uploadInput()));
+      expect(stalled.error).toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+      expect(stalled.ms).toBeGreaterThanOrEqual(650);
+      expect(stalled.ms).toBeLessThan(2500);
+      expect(pool.totalCount).toBe(0); // the stalled connection was destroyed, not pooled again
+      const connecting = await timed(ledger.usage('alice', 'videos', '2026-11-24'));
+      expect(connecting.error).toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+      expect(connecting.ms).toBeGreaterThanOrEqual(450);
+      expect(connecting.ms).toBeLessThan(2500);
     } finally {
       await proxy.set('up');
     }
+    expectOk(await ledger.reserve(uploadInput()));
   });
 
   it('survives its connections being cut, fails closed while down, and recovers by itself', async () => {

@@ -10,7 +10,10 @@
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 
-/** `up` forwards; `down` refuses and cuts; `blackhole` accepts and never answers (a hung server). */
+/**
+ * `up` forwards; `down` refuses new connections and cuts open ones; `blackhole` is a hung server:
+ * open connections stay open but carry nothing more, new ones are accepted and never answered.
+ */
 export type ProxyMode = 'up' | 'down' | 'blackhole';
 
 export interface TcpProxy {
@@ -37,8 +40,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     if (mode !== 'up') return; // blackhole: hold the socket, say nothing
     const upstream = tcpConnect(targetPort, targetHost);
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    // Not pipe(): in blackhole mode bytes are dropped on the floor, as a hung server would.
+    client.on('data', (chunk) => mode === 'up' && upstream.write(chunk));
+    upstream.on('data', (chunk) => mode === 'up' && client.write(chunk));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -66,8 +70,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     async set(next) {
       if (next === mode) return;
       const wasListening = mode !== 'down';
+      // Entering blackhole keeps connections (stalled); any other change cuts them, since a
+      // stalled connection has lost bytes and could not be resumed anyway.
+      if (next !== 'blackhole') cutAll();
       mode = next;
-      cutAll();
       if (next === 'down') {
         if (wasListening) await new Promise<void>((resolve) => server.close(() => resolve()));
       } else if (!wasListening) {
