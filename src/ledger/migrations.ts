@@ -63,6 +63,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'part checksums',
+    // The MD5 each part URL was signed with; complete compares them with the storage's part ETags.
+    sql: `
+      CREATE TABLE upload_part_checksums (
+        upload_id   text NOT NULL REFERENCES uploads (id),
+        part_number integer NOT NULL CHECK (part_number BETWEEN 1 AND 10000),
+        md5         text NOT NULL,
+        PRIMARY KEY (upload_id, part_number)
+      );
+    `,
+  },
 ];
 
 // Any constant shared by every dropgate instance works; this is "drop" in ASCII.

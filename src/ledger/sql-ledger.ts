@@ -201,6 +201,27 @@ export function createSqlLedger(driver: SqlDriver): Ledger {
 
     ping: () => run('ping', async () => void (await driver.query('SELECT 1'))),
 
+    recordPartChecksums: (uploadId, parts) =>
+      run('recordPartChecksums', async () => {
+        if (parts.length === 0) return;
+        // One multi-row upsert ($1 is the upload, then number/md5 pairs): a batch is at most 100 parts.
+        const values = parts.map((_, i) => `($1, $${2 * i + 2}::integer, $${2 * i + 3})`).join(', ');
+        await driver.query(
+          `INSERT INTO upload_part_checksums (upload_id, part_number, md5) VALUES ${values}
+           ON CONFLICT (upload_id, part_number) DO UPDATE SET md5 = EXCLUDED.md5`,
+          [uploadId, ...parts.flatMap((p) => [p.partNumber, p.md5])],
+        );
+      }),
+
+    partChecksums: (uploadId) =>
+      run('partChecksums', async () => {
+        const { rows } = await driver.query<{ part_number: unknown; md5: string }>(
+          'SELECT part_number, md5 FROM upload_part_checksums WHERE upload_id = $1 ORDER BY part_number',
+          [uploadId],
+        );
+        return rows.map((row) => ({ partNumber: toNumber(row.part_number), md5: row.md5 }));
+      }),
+
     close: () => run('close', () => driver.close()),
   };
 }

@@ -69,6 +69,12 @@ export interface FilePage {
   nextCursor: string | null;
 }
 
+/** The MD5 a part's URL was signed with (base64, as sent in `Content-MD5`). */
+export interface PartChecksum {
+  partNumber: number;
+  md5: string;
+}
+
 export interface Ledger {
   /** Applies pending migrations; safe to call on every start. */
   migrate(): Promise<void>;
@@ -100,5 +106,13 @@ export interface Ledger {
   claimExpired(now: Date, limit: number, leaseSeconds: number): Promise<UploadRecord[]>;
   /** One round trip to the database, for health checks; throws LEDGER_UNAVAILABLE when it cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Remembers the base64 MD5 each part URL was signed with, so complete can hold the parts the
+   * storage reports to it. A part signed again replaces its MD5: the latest signature is the one
+   * the client is uploading under.
+   */
+  recordPartChecksums(uploadId: string, parts: readonly PartChecksum[]): Promise<void>;
+  /** The MD5s recorded for an upload's parts, by ascending part number. */
+  partChecksums(uploadId: string): Promise<PartChecksum[]>;
   close(): Promise<void>;
 }

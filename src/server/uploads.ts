@@ -50,6 +50,9 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
     });
     return { partNumber, url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() };
   });
+  // Recorded before any URL leaves: complete then holds each stored part to the MD5 it was signed with.
+  const checksums = body.parts.flatMap(({ partNumber, md5 }) => (md5 ? [{ partNumber, md5 }] : []));
+  if (checksums.length > 0) await ctx.ledger.recordPartChecksums(upload.id, checksums);
   // A big upload that is still sending parts keeps its reservation: its lifetime starts again.
   await ctx.ledger.extendUpload(upload.id, new Date(ctx.now().getTime() + route.uploadLifetime * 1000));
   return json(200, { parts } satisfies PartsResponse);

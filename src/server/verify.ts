@@ -5,14 +5,16 @@
  */
 import type { UploadRecord } from '../ledger/types.js';
 import { DropgateError } from '../shared/errors.js';
-import { partLength } from '../shared/parts.js';
+import { type PartPlan, partLength } from '../shared/parts.js';
 import { essence } from '../shared/types.js';
-import type { ObjectInfo } from '../storage/types.js';
+import type { ObjectInfo, StoredPart } from '../storage/types.js';
 import type { ResolvedRoute } from './config.js';
 import type { GatewayContext } from './context.js';
 import { bytesMatchType, SNIFF_BYTES } from './magic.js';
 
 export type Verdict = { ok: true; object: ObjectInfo } | { ok: false; missing: true } | { ok: false; missing: false; reason: string };
+
+type ClaimedPart = { partNumber: number; etag: string };
 
 const unquote = (etag: string) => etag.replace(/^W\//, '').replaceAll('"', '');
 
@@ -20,23 +22,57 @@ function base64ToHex(value: string): string {
   return Array.from(atob(value), (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
 }
 
-/** Assembles a multipart upload after checking its parts against the plan; undefined if parts are missing. */
-async function assembleParts(ctx: GatewayContext, upload: UploadRecord, claimed: { partNumber: number; etag: string }[] | undefined) {
-  const { key, multipartId, partSize, partCount, size } = upload;
-  if (!multipartId || !partSize || !partCount) throw new DropgateError('INTERNAL_ERROR', 'Multipart upload without a plan.');
-  const parts = (await ctx.storage.listParts(key, multipartId)).sort((a, b) => a.partNumber - b.partNumber);
-  if (parts.length < partCount) return { missing: true as const };
-  const plan = { partSize, partCount };
+// A plain part's ETag is the hex MD5 of its bytes (S3, RGW, MinIO, the disk store). Anything else
+// (S3 with SSE-KMS or SSE-C) says nothing about the bytes, so it cannot be held to a signed MD5.
+const HEX_MD5 = /^[0-9a-f]{32}$/;
+
+/**
+ * Checks the stored parts against the plan (count, each part's exact size, hence the total) and
+ * against the MD5 each was signed with, from ListParts alone: no byte is read back.
+ * Returns `missing` while parts are still to come, a reason when what is there is wrong.
+ */
+async function checkParts(
+  ctx: GatewayContext,
+  upload: UploadRecord,
+  plan: PartPlan,
+  parts: StoredPart[],
+  claimed: ClaimedPart[] | undefined,
+) {
+  const { size } = upload;
+  const { partCount } = plan;
+  if (parts.length > partCount)
+    return { missing: false as const, reason: `The storage holds ${parts.length} parts; the plan has ${partCount}.` };
+  const signed = new Map((await ctx.ledger.partChecksums(upload.id)).map((c) => [c.partNumber, base64ToHex(c.md5)]));
+  let total = 0;
   for (const [i, part] of parts.entries()) {
+    if (part.partNumber !== i + 1) return { missing: true as const };
     const expected = partLength(size, plan, i + 1);
-    if (part.partNumber !== i + 1 || part.size !== expected) {
+    if (part.size !== expected) {
       return { missing: false as const, reason: `Part ${part.partNumber} has ${part.size} bytes; the plan says ${expected}.` };
     }
+    total += part.size;
     const claim = claimed?.find((c) => c.partNumber === part.partNumber);
     if (claimed && (!claim || unquote(claim.etag) !== unquote(part.etag))) {
       return { missing: false as const, reason: `Part ${part.partNumber} is not the part the storage holds.` };
     }
+    const md5 = signed.get(part.partNumber);
+    const etag = unquote(part.etag).toLowerCase();
+    if (md5 !== undefined && HEX_MD5.test(etag) && etag !== md5) {
+      return { missing: false as const, reason: `Part ${part.partNumber} does not match the MD5 its URL was signed with.` };
+    }
   }
+  if (parts.length < partCount) return { missing: true as const };
+  if (total !== size) return { missing: false as const, reason: `The parts hold ${total} bytes; ${size} were signed for.` };
+  return undefined;
+}
+
+/** Assembles a multipart upload after checking its parts; a verdict's problem when it cannot. */
+async function assembleParts(ctx: GatewayContext, upload: UploadRecord, claimed: ClaimedPart[] | undefined) {
+  const { key, multipartId, partSize, partCount } = upload;
+  if (!multipartId || !partSize || !partCount) throw new DropgateError('INTERNAL_ERROR', 'Multipart upload without a plan.');
+  const parts = (await ctx.storage.listParts(key, multipartId)).sort((a, b) => a.partNumber - b.partNumber);
+  const problem = await checkParts(ctx, upload, { partSize, partCount }, parts, claimed);
+  if (problem) return problem;
   await ctx.storage.completeMultipart(
     key,
     multipartId,
@@ -49,7 +85,7 @@ export async function verifyLanded(
   ctx: GatewayContext,
   route: ResolvedRoute,
   upload: UploadRecord,
-  claimedParts?: { partNumber: number; etag: string }[],
+  claimedParts?: ClaimedPart[],
 ): Promise<Verdict> {
   let object = await ctx.storage.head(upload.key);
   if (!object && upload.multipartId) {
