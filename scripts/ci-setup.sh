@@ -22,3 +22,13 @@ else
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   "$CHROMIUM" --version
 fi
+
+# The S3 suites run against a single-node Ceph RGW started by scripts/rgw.sh (see .ci/run); in CI
+# they fail rather than skip without it.
+if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null && command -v ceph >/dev/null; then
+  echo "ci-setup: ceph present ($(radosgw --version | awk '{print $3}'))"
+else
+  echo "ci-setup: installing ceph-mon ceph-osd radosgw ceph-common"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ceph-mon ceph-osd radosgw ceph-common
+fi
