@@ -19,7 +19,8 @@ export interface PostgresLedgerOptions {
   connectionTimeoutMillis?: number;
   /**
    * How long one statement may wait for an answer before the connection is given up on. Default
-   * 15 000 ms; covers a database that stops answering without closing the socket.
+   * 5000 ms: the ledger's statements are point queries that take milliseconds, so this only fires
+   * when the database stops answering without closing the socket (hung, or a half-open link).
    */
   queryTimeoutMillis?: number;
   /** Schema for the ledger's tables (its `search_path`); it must exist. Default: the server's. */
@@ -130,7 +131,7 @@ export function createLedgerPool(options: PostgresLedgerOptions): pg.Pool {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3000,
-    query_timeout: options.queryTimeoutMillis ?? 15_000,
+    query_timeout: options.queryTimeoutMillis ?? 5000,
     keepAlive: true,
     application_name: 'dropgate',
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
