@@ -43,7 +43,7 @@ export interface EmbeddedStack {
 }
 
 /** The HMAC secret: given, or generated once and kept in the data folder. */
-async function secretFor(dataDir: string, given: string | undefined): Promise<string> {
+export async function secretFor(dataDir: string, given: string | undefined): Promise<string> {
   if (given) return given;
   const file = join(dataDir, 'secret');
   try {

@@ -5,12 +5,14 @@ import { readFileSync } from 'node:fs';
 import { DropgateError } from '../shared/errors.js';
 import { runDev } from './dev.js';
 import type { Io } from './io.js';
+import { runServe } from './serve.js';
 import { runUpload } from './upload.js';
 
 const HELP = `Usage: dropgate <command> [options]
 
 Commands:
   dev       start the gateway with embedded defaults and a demo page
+  serve     run the gateway for production (auth required, health checks, JSON logs)
   upload    upload files to a dropgate endpoint
 
 Run "dropgate <command> --help" for a command's options.`;
@@ -26,6 +28,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     switch (command) {
       case 'dev':
         return await runDev(rest, io);
+      case 'serve':
+        return await runServe(rest, io);
       case 'upload':
         return await runUpload(rest, io);
       case '--version':

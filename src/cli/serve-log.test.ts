@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createJsonLogger, redactSecrets, requestIdOf, withRequestScope } from './serve-log.js';
+
+describe('serve logs', () => {
+  it('stamps time and the request id of the request being served, across awaits', async () => {
+    const lines: string[] = [];
+    const log = createJsonLogger((line) => lines.push(line));
+    await withRequestScope({ requestId: 'req-1' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      log({ level: 'info', msg: 'inside' });
+    });
+    log({ level: 'warn', msg: 'outside' });
+    const [inside, outside] = lines.map((line) => JSON.parse(line));
+    expect(inside).toMatchObject({ level: 'info', msg: 'inside', requestId: 'req-1' });
+    expect(Object.keys(inside).slice(0, 4)).toEqual(['time', 'level', 'msg', 'requestId']);
+    expect(outside.requestId).toBeUndefined();
+    expect(lines.every((line) => line.indexOf('\n') === line.length - 1)).toBe(true);
+  });
+
+  it('keeps a sane incoming request id and replaces anything else', () => {
+    expect(requestIdOf('lb-7f3a:01')).toBe('lb-7f3a:01');
+    for (const bad of ['', 'a b', 'x'.repeat(129), 'line\nbreak', ['a', 'b'], undefined]) {
+      expect(requestIdOf(bad)).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('cuts disk tokens, signatures, bearer tokens, JWTs and configured secrets out of any line', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    const line = redactSecrets(
+      `PUT /api/upload/_disk/eyJ2IjoxfQ.abc failed; https://b.s3/k?X-Amz-Credential=AK%2F1&X-Amz-Signature=deadbeef auth=Bearer k_live_123 ${jwt}`,
+    );
+    expect(line).not.toMatch(/eyJ2|deadbeef|AK%2F1|k_live_123|c2lnbmF0dXJl/);
+    expect(line).toContain('/_disk/…');
+    const lines: string[] = [];
+    createJsonLogger((l) => lines.push(l), ['k_plain_secret_value'])({ level: 'error', msg: 'oops k_plain_secret_value' });
+    expect(lines[0]).not.toContain('k_plain_secret_value');
+  });
+});

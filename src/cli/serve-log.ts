@@ -1,0 +1,76 @@
+/**
+ * `dropgate serve`'s structured logs: one JSON object per line, each stamped with the time and,
+ * inside a request, that request's id, so the gateway's own entries line up with the request line.
+ * Presigned URLs, disk tokens, API keys and JWTs are bearer secrets and never reach a line.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { LogEntry } from '../server/config.js';
+
+/** What is known about the request being served, for every log entry made while serving it. */
+export interface RequestScope {
+  requestId: string;
+  userId?: string;
+}
+
+const scope = new AsyncLocalStorage<RequestScope>();
+
+/** Runs `fn` with `requestScope()` answering `value` in everything it calls, awaits included. */
+export function withRequestScope<T>(value: RequestScope, fn: () => T): T {
+  return scope.run(value, fn);
+}
+
+/** The scope of the request being served, or undefined outside one (start-up, sweeper). */
+export function requestScope(): RequestScope | undefined {
+  return scope.getStore();
+}
+
+// An id a client or proxy sent us: kept when it is short and plain, so logs stay greppable and
+// one line per request stays one line.
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The incoming `x-request-id` when sane, else a fresh UUID.
+ * @example requestIdOf(req.headers['x-request-id']) // 'a1b2…' or a new UUID
+ */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
+}
+
+// Last line of defence: whatever a message or an error string carries, these shapes are cut.
+const SECRETS: [RegExp, string][] = [
+  [/\/_disk\/[^\s"?]+/g, '/_disk/…'],
+  [/([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|sig|token)=)[^&\s"]+/gi, '$1…'],
+  [/(Bearer\s+)[^\s"]+/gi, '$1…'],
+  [/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '…jwt…'],
+];
+
+/** A log line with every secret shape cut out. */
+export function redactSecrets(line: string): string {
+  let out = line;
+  for (const [pattern, replacement] of SECRETS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * A logger writing one redacted JSON line per entry.
+ * @example const log = createJsonLogger((line) => process.stdout.write(line)); log({ level: 'info', msg: 'listening', port });
+ */
+export function createJsonLogger(write: (line: string) => void, secrets: readonly string[] = []): (entry: LogEntry) => void {
+  // Configured secrets (API keys) are cut by value too, whatever shape they have.
+  const literal = secrets.filter((s) => s.length >= 8);
+  return (entry) => {
+    const current = scope.getStore();
+    // Key order is reading order: when, how bad, what, which request, then the details.
+    const stamped = {
+      time: new Date().toISOString(),
+      level: entry.level,
+      msg: entry.msg,
+      ...(current ? { requestId: current.requestId } : {}),
+      ...entry,
+    };
+    let line = redactSecrets(JSON.stringify(stamped));
+    for (const secret of literal) line = line.replaceAll(secret, '…');
+    write(`${line}\n`);
+  };
+}
