@@ -62,13 +62,8 @@ export function createJsonLogger(write: (line: string) => void, secrets: readonl
   return (entry) => {
     const current = scope.getStore();
     // Key order is reading order: when, how bad, what, which request, then the details.
-    const stamped = {
-      time: new Date().toISOString(),
-      level: entry.level,
-      msg: entry.msg,
-      ...(current ? { requestId: current.requestId } : {}),
-      ...entry,
-    };
+    const { level, msg, ...details } = entry;
+    const stamped = { time: new Date().toISOString(), level, msg, ...(current ? { requestId: current.requestId } : {}), ...details };
     let line = redactSecrets(JSON.stringify(stamped));
     for (const secret of literal) line = line.replaceAll(secret, '…');
     write(`${line}\n`);
