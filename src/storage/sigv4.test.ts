@@ -208,6 +208,8 @@ describe('headers', () => {
       TypeError,
     );
     expect(() => presigner.presign({ ...input, headers: { 'content-type': 'a\r\nx-evil: 1' } })).toThrow(TypeError);
+    expect(() => presigner.presign({ ...input, headers: { 'content type': 'a' } })).toThrow(TypeError);
+    expect(() => presigner.presign({ ...input, headers: { 'x-evil:': 'a' } })).toThrow(TypeError);
   });
 
   it('refuses URLs it cannot sign faithfully', () => {

@@ -11,7 +11,7 @@
  *
  * Server only: it uses node:crypto.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import { DropgateError } from '../shared/errors.js';
 
 export interface AwsCredentials {
@@ -220,18 +220,27 @@ function canonicalHeaderValue(value: string): string {
   return value.replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
 
+/** An HTTP field name (RFC 9110 token), lower-cased. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+// Most URLs sign the same header names; remember the last list's encoding.
+let lastSignedNames = '';
+let lastSignedParam = '';
+
 interface SortedHeaders {
   /** `name:value\n` lines, sorted, host included. */
   canonical: string;
   /** `content-type;host`. */
   signedNames: string;
+  /** `signedNames` encoded for the query. */
+  signedParam: string;
   /** What the client must send. */
   send: Record<string, string>;
 }
 
 /**
  * Splits the caller's headers into those signed as headers (with `host`) and those moved into
- * the query (`x-amz-*`, as the AWS SDK's presigner does), which are appended to `params`.
+ * the query (`x-amz-*`, as the AWS SDK's presigner does), which are added to `params`.
  */
 function signedHeaders(
   host: string,
@@ -245,45 +254,78 @@ function signedHeaders(
     for (const name of Object.keys(headers)) {
       const lower = name.toLowerCase();
       const value = headers[name]!;
+      if (!HEADER_NAME.test(lower)) throw new TypeError(`Not a header name: ${JSON.stringify(name)}`);
       if (RESERVED_HEADERS.has(lower)) throw new TypeError(`The ${lower} header is set by the signer, not the caller`);
-      if (Object.hasOwn(send, lower) || params.some(([n]) => n === lower)) throw new TypeError(`Header ${lower} given twice`);
       if (lower.startsWith('x-amz-') && !lower.startsWith('x-amz-server-side-encryption') && !keep?.includes(lower)) {
-        params.push([uriEncode(lower), uriEncode(value)]);
+        insertSorted(params, [uriEncode(lower), uriEncode(value)]);
       } else {
-        signed.push([lower, canonicalHeaderValue(value)]);
+        insertSorted(signed, [lower, canonicalHeaderValue(value)]);
         send[lower] = value;
       }
     }
   }
-  signed.sort(byName);
   let canonical = '';
   let signedNames = '';
   for (const [name, value] of signed) {
     canonical += `${name}:${value}\n`;
     signedNames += signedNames === '' ? name : `;${name}`;
   }
-  return { canonical, signedNames, send };
+  if (signedNames !== lastSignedNames) [lastSignedNames, lastSignedParam] = [signedNames, uriEncode(signedNames)];
+  return { canonical, signedNames, signedParam: lastSignedParam, send };
 }
 
-function byName(a: [string, string], b: [string, string]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+/**
+ * Adds a `[name, value]` pair to a list kept sorted by name (code units; names here are ASCII),
+ * refusing a name that is already there. The lists hold a handful of pairs, so insertion beats
+ * a sort call.
+ */
+function insertSorted(list: [string, string][], pair: [string, string]): void {
+  const name = pair[0];
+  let i = list.length;
+  list.push(pair);
+  while (i > 0 && list[i - 1]![0] > name) {
+    list[i] = list[i - 1]!;
+    i--;
+  }
+  if (i > 0 && list[i - 1]![0] === name) throw new TypeError(`${name} given twice`);
+  list[i] = pair;
 }
 
-function joinQuery(params: [string, string][]): string {
+interface CanonicalQuery {
+  query: string;
+  /** Where `&X-Amz-Signature=…` goes in `query` to keep the URL's parameters sorted. */
+  signatureAt: number;
+}
+
+function canonicalQuery(params: [string, string][]): CanonicalQuery {
   let query = '';
-  for (const [name, value] of params) query += query === '' ? `${name}=${value}` : `&${name}=${value}`;
-  return query;
+  let signatureAt = -1;
+  for (const [name, value] of params) {
+    if (signatureAt < 0 && name > SIGNATURE_PARAM) signatureAt = query.length;
+    query += query === '' ? `${name}=${value}` : `&${name}=${value}`;
+  }
+  return { query, signatureAt: signatureAt < 0 ? query.length : signatureAt };
 }
 
-function canonicalRequest(method: string, path: string, query: string, headers: SortedHeaders): string {
-  return `${method}\n${path}\n${query}\n${headers.canonical}\n${headers.signedNames}\n${UNSIGNED_PAYLOAD}`;
+/** The canonical query with the signature in its sorted place, as the SDK's URLs have it. */
+function withSignature({ query, signatureAt }: CanonicalQuery, sig: string): string {
+  // X-Amz-Algorithm always precedes X-Amz-Signature, so the signature is never first.
+  return `${query.slice(0, signatureAt)}&${SIGNATURE_PARAM}=${sig}${query.slice(signatureAt)}`;
 }
+
+function canonicalRequest(method: string, path: string, query: CanonicalQuery, headers: SortedHeaders): string {
+  return `${method}\n${path}\n${query.query}\n${headers.canonical}\n${headers.signedNames}\n${UNSIGNED_PAYLOAD}`;
+}
+
+// One-shot crypto.hash (Node ≥ 20.12) costs about half of createHash's object and stream setup.
+const sha256Hex: (data: string) => string =
+  typeof hash === 'function' ? (data) => hash('sha256', data, 'hex') : (data) => createHash('sha256').update(data, 'utf8').digest('hex');
 
 function stringToSign(date: string, scope: string, request: string): string {
-  return `${ALGORITHM}\n${date}\n${scope}\n${createHash('sha256').update(request, 'utf8').digest('hex')}`;
+  return `${ALGORITHM}\n${date}\n${scope}\n${sha256Hex(request)}`;
 }
 
-function signature(signingKey: Buffer, toSign: string): string {
+function signature(signingKey: KeyObject, toSign: string): string {
   return createHmac('sha256', signingKey).update(toSign, 'utf8').digest('hex');
 }
 
@@ -301,10 +343,46 @@ export function createPresigner(options: PresignerOptions): Presigner {
   if (!region || !service) throw new TypeError('A presigner needs a region and a service name');
   const credentialsNow = typeof options.credentials === 'function' ? options.credentials : () => options.credentials as AwsCredentials;
 
-  let cached: { secret: string; date: string; key: Buffer } = { secret: '', date: '', key: Buffer.alloc(0) };
-  function signingKey(secret: string, date: string): Buffer {
-    if (cached.date !== date || cached.secret !== secret) cached = { secret, date, key: deriveSigningKey(secret, date, region, service) };
-    return cached.key;
+  /** What stays the same all day for one set of credentials: the signing key and the encoded params. */
+  interface Day {
+    date: string;
+    credentials: AwsCredentials;
+    key: KeyObject;
+    scope: string;
+    credentialParam: string;
+    tokenParam: string | undefined;
+  }
+  let day: Day | undefined;
+  function dayFor(credentials: AwsCredentials, date: string): Day {
+    const last = day;
+    if (last?.date === date) {
+      const c = last.credentials;
+      if (c === credentials) return last;
+      const same = c.secretAccessKey === credentials.secretAccessKey;
+      if (same && c.accessKeyId === credentials.accessKeyId && c.sessionToken === credentials.sessionToken) return last;
+    }
+    const key =
+      last?.date === date && last.credentials.secretAccessKey === credentials.secretAccessKey
+        ? last.key
+        : createSecretKey(deriveSigningKey(credentials.secretAccessKey, date, region, service));
+    const scope = credentialScope(date, region, service);
+    const { accessKeyId, sessionToken } = credentials;
+    day = {
+      date,
+      credentials,
+      key,
+      scope,
+      credentialParam: uriEncode(`${accessKeyId}/${scope}`),
+      tokenParam: sessionToken ? uriEncode(sessionToken) : undefined,
+    };
+    return day;
+  }
+
+  let lastSecond = Number.NaN;
+  let lastAmzDate = '';
+  function amzDateOf(epochSeconds: number): string {
+    if (epochSeconds !== lastSecond) [lastSecond, lastAmzDate] = [epochSeconds, amzDate(epochSeconds)];
+    return lastAmzDate;
   }
 
   let lastUrl: string | URL | undefined;
@@ -317,56 +395,59 @@ export function createPresigner(options: PresignerOptions): Presigner {
     return endpoint;
   }
 
-  function presignRequest(input: PresignInput): PresignedUrl {
+  interface Signed {
+    url: string;
+    headers: Record<string, string>;
+    expiresIn: number;
+    epochSeconds: number;
+  }
+
+  function sign(input: PresignInput): Signed {
     const credentials = credentialsNow();
-    if (!credentials.accessKeyId || !credentials.secretAccessKey)
+    if (!credentials.accessKeyId || !credentials.secretAccessKey) {
       throw new TypeError('Credentials need an accessKeyId and a secretAccessKey');
-    const nowMs = (input.now ?? new Date()).getTime();
+    }
+    const nowMs = input.now === undefined ? Date.now() : input.now.getTime();
     if (!Number.isFinite(nowMs)) throw new RangeError('now is not a valid date');
     const epochSeconds = Math.floor(nowMs / 1000);
     const expiresIn = lifetime(input.expiresIn, epochSeconds, credentials.expiration);
-    const longDate = amzDate(epochSeconds);
-    const shortDate = longDate.slice(0, 8);
-    const scope = credentialScope(shortDate, region, service);
+    const longDate = amzDateOf(epochSeconds);
+    const today = dayFor(credentials, longDate.slice(0, 8));
 
     const endpoint = endpointOf(input.url);
     let path = endpoint.path;
     if (input.key !== undefined) path += `${path.endsWith('/') ? '' : '/'}${encodeKey(input.key)}`;
 
-    const params: [string, string][] = endpoint.query.slice();
+    // Every query parameter goes into its sorted place as it comes: the caller's, the hoisted
+    // headers, then the signer's own.
+    const params: [string, string][] = [];
+    for (const pair of endpoint.query) insertSorted(params, pair);
     if (input.query !== undefined) {
-      for (const name of Object.keys(input.query)) params.push([uriEncode(name), uriEncode(input.query[name]!)]);
+      for (const name of Object.keys(input.query)) insertSorted(params, [uriEncode(name), uriEncode(input.query[name]!)]);
     }
     for (const [name] of params) {
       if (RESERVED_PARAMS.has(name.toLowerCase())) throw new TypeError(`The ${name} query parameter is set by the signer, not the caller`);
     }
     const headers = signedHeaders(endpoint.host, input.headers, input.unhoistableHeaders, params);
-    params.push(['X-Amz-Algorithm', ALGORITHM]);
-    if (contentSha256Param) params.push(['X-Amz-Content-Sha256', UNSIGNED_PAYLOAD]);
-    params.push(['X-Amz-Credential', uriEncode(`${credentials.accessKeyId}/${scope}`)]);
-    params.push(['X-Amz-Date', longDate]);
-    params.push(['X-Amz-Expires', String(expiresIn)]);
-    if (credentials.sessionToken) params.push(['X-Amz-Security-Token', uriEncode(credentials.sessionToken)]);
-    params.push(['X-Amz-SignedHeaders', uriEncode(headers.signedNames)]);
-    params.sort(byName);
-    for (let i = 1; i < params.length; i++) {
-      if (params[i]![0] === params[i - 1]![0]) throw new TypeError(`Query parameter ${params[i]![0]} given twice`);
-    }
+    insertSorted(params, ['X-Amz-Algorithm', ALGORITHM]);
+    if (contentSha256Param) insertSorted(params, ['X-Amz-Content-Sha256', UNSIGNED_PAYLOAD]);
+    insertSorted(params, ['X-Amz-Credential', today.credentialParam]);
+    insertSorted(params, ['X-Amz-Date', longDate]);
+    insertSorted(params, ['X-Amz-Expires', String(expiresIn)]);
+    if (today.tokenParam !== undefined) insertSorted(params, ['X-Amz-Security-Token', today.tokenParam]);
+    insertSorted(params, ['X-Amz-SignedHeaders', headers.signedParam]);
+    const query = canonicalQuery(params);
 
-    const request = canonicalRequest(input.method, path, joinQuery(params), headers);
-    const sig = signature(signingKey(credentials.secretAccessKey, shortDate), stringToSign(longDate, scope, request));
-    // The URL lists its parameters in canonical order with the signature in its sorted place, as the SDK's do.
-    let at = 0;
-    while (at < params.length && params[at]![0] < SIGNATURE_PARAM) at++;
-    params.splice(at, 0, [SIGNATURE_PARAM, sig]);
-
-    return {
-      url: `${endpoint.origin}${path}?${joinQuery(params)}`,
-      headers: headers.send,
-      expiresIn,
-      expiresAt: new Date((epochSeconds + expiresIn) * 1000),
-    };
+    const request = canonicalRequest(input.method, path, query, headers);
+    const sig = signature(today.key, stringToSign(longDate, today.scope, request));
+    return { url: `${endpoint.origin}${path}?${withSignature(query, sig)}`, headers: headers.send, expiresIn, epochSeconds };
   }
 
-  return { presign: (input) => presignRequest(input).url, presignRequest };
+  return {
+    presign: (input) => sign(input).url,
+    presignRequest(input) {
+      const { url, headers, expiresIn, epochSeconds } = sign(input);
+      return { url, headers, expiresIn, expiresAt: new Date((epochSeconds + expiresIn) * 1000) };
+    },
+  };
 }
