@@ -117,10 +117,14 @@ describe('encoding', () => {
     expect(uriEncode('é🎬')).toBe('%C3%A9%F0%9F%8E%AC');
   });
 
-  it('encodes keys segment by segment, keeping slashes and never normalizing', () => {
+  it('encodes keys segment by segment, keeping slashes and empty segments', () => {
     expect(encodeKey('videos/a b+c.mp4')).toBe('videos/a%20b%2Bc.mp4');
-    expect(encodeKey('/a//b/../c/./')).toBe('/a//b/../c/./');
+    expect(encodeKey('/a//b/.c/..d/e./')).toBe('/a//b/.c/..d/e./');
     expect(encodeKey('100%/x%2Fy')).toBe('100%25/x%252Fy');
+  });
+
+  it('refuses keys with . or .. segments, which fetch and browsers would resolve away', () => {
+    for (const key of ['.', '..', './a', '../a', 'a/./b', 'a/../b', 'a/.', 'a/..']) expect(() => encodeKey(key)).toThrow(TypeError);
   });
 
   it('refuses lone surrogates instead of signing something else', () => {

@@ -127,6 +127,7 @@ function hmac(key: string | Buffer, data: string): Buffer {
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
 const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]*$/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 const hexEscape = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
 
 /**
@@ -143,11 +144,13 @@ export function uriEncode(value: string): string {
 }
 
 /**
- * An S3 key as a URL path: each `/`-separated segment encoded, `/` kept, nothing normalized
- * (`a//b`, `./x` and `../x` are keys like any other).
+ * An S3 key as a URL path: each `/`-separated segment encoded, `/` kept (`a//b` stays). A key
+ * with a `.` or `..` segment is refused: every WHATWG URL client (browsers, fetch) resolves
+ * those away before sending, so the store would see another path than the one signed.
  * @example encodeKey('videos/a b.mp4') // 'videos/a%20b.mp4'
  */
 export function encodeKey(key: string): string {
+  if (DOT_SEGMENT.test(key)) throw new TypeError(`Cannot presign key ${JSON.stringify(key)}: URL clients rewrite its . or .. segment`);
   if (UNRESERVED_OR_SLASH.test(key)) return key;
   return key.split('/').map(uriEncode).join('/');
 }
