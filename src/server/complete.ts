@@ -8,6 +8,7 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { CompleteRequestSchema, type FileRecord, parseWith } from '../shared/protocol.js';
+import type { ResolvedRoute } from './config.js';
 import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson, readUrlOf } from './context.js';
 import { verifyLanded } from './verify.js';
 
@@ -48,11 +49,31 @@ async function completeUpload(
     await discard(ctx, upload, 'failed');
     throw new DropgateError('UPLOAD_INTEGRITY_FAILED', `${verdict.reason} The file was removed.`);
   }
-  await ctx.hooks.onUploadComplete?.({ userId: upload.userId, route, upload, url: readUrlOf(ctx, upload) });
+  await runCompleteHook(ctx, route, upload);
   const { changed, upload: recorded } = await ctx.ledger.complete(upload.id, { size: verdict.object.size, etag: verdict.object.etag });
   if (!changed) assertPending(recorded);
   else ctx.log({ level: 'info', msg: 'upload completed', uploadId: upload.id, userId: upload.userId, size: recorded.size });
   return fileRecordOf(ctx, recorded);
+}
+
+/**
+ * Runs `onUploadComplete` before the ledger records the upload, so that a hook that throws leaves
+ * it verified but pending and the next complete (or the sweeper) runs the hook again. The app's
+ * own DropgateError is answered as it is; anything else is its outage, not the client's mistake:
+ * 503, with the cause logged for the operator and kept from the client.
+ */
+export async function runCompleteHook(ctx: GatewayContext, route: ResolvedRoute, upload: UploadRecord): Promise<void> {
+  try {
+    await ctx.hooks.onUploadComplete?.({ userId: upload.userId, route, upload, url: readUrlOf(ctx, upload) });
+  } catch (error) {
+    if (error instanceof DropgateError) throw error;
+    throw new DropgateError(
+      'SERVICE_UNAVAILABLE',
+      'The file arrived and was verified, but the app could not record it yet; complete it again.',
+      { uploadId: upload.id },
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -32,8 +32,10 @@ export interface Hooks {
    */
   onBeforeSign?: (ctx: BeforeSignContext) => Promise<boolean | undefined> | boolean | undefined;
   /**
-   * Runs once the object is verified, before the upload is recorded as completed. If it throws,
-   * complete answers the error, the upload stays pending, and a retried complete runs it again.
+   * Runs once the object is verified, before the upload is recorded as completed — from complete,
+   * or from the sweeper for an upload whose client never called complete. If it throws, the upload
+   * stays pending and the next complete (or sweep) runs it again; complete answers a DropgateError
+   * as it is, and anything else as 503 SERVICE_UNAVAILABLE (the cause is logged, not sent).
    * @example onUploadComplete: async ({ upload, url }) => db.videos.upsert({ id: upload.id, url })
    */
   onUploadComplete?: (ctx: UploadCompleteContext) => Promise<void> | void;

@@ -5,7 +5,7 @@
  * sweeper at a time.
  */
 import type { UploadRecord } from '../ledger/types.js';
-import { discard } from './complete.js';
+import { discard, runCompleteHook } from './complete.js';
 import type { GatewayContext } from './context.js';
 import { verifyLanded } from './verify.js';
 
@@ -23,6 +23,9 @@ async function reconcile(ctx: GatewayContext, upload: UploadRecord): Promise<key
   // A multipart upload left unfinished is not assembled on the user's behalf: it may be partial.
   const verdict = upload.multipartId ? { ok: false as const } : await verifyLanded(ctx, route, upload);
   if (verdict.ok) {
+    // The hook runs here too: the app must hear of every file, not only of those whose client
+    // called complete. If it throws, the upload stays pending and a later pass tries again.
+    await runCompleteHook(ctx, route, upload);
     const { changed } = await ctx.ledger.complete(upload.id, { size: verdict.object.size, etag: verdict.object.etag });
     return changed ? 'completed' : 'expired';
   }
