@@ -1,5 +1,6 @@
 import { DropgateError, errorFromBody } from '../shared/errors.js';
 import { abortedError } from './put-error.js';
+import { parseRetryAfter } from './retry.js';
 import type { FetchLike } from './types.js';
 
 export interface ApiCall {
@@ -40,7 +41,7 @@ export async function callApi(fetchImpl: FetchLike, call: ApiCall): Promise<unkn
   try {
     json = text === '' ? undefined : JSON.parse(text);
   } catch (error) {
-    if (!response.ok) throw errorFromBody(response.status, undefined);
+    if (!response.ok) throw withRetryAfter(errorFromBody(response.status, undefined), response);
     throw new DropgateError(
       'INTERNAL_ERROR',
       `The upload API answered ${response.status} with a body that is not JSON.`,
@@ -48,8 +49,15 @@ export async function callApi(fetchImpl: FetchLike, call: ApiCall): Promise<unkn
       { cause: error },
     );
   }
-  if (!response.ok) throw errorFromBody(response.status, json);
+  if (!response.ok) throw withRetryAfter(errorFromBody(response.status, json), response);
   return json;
+}
+
+/** A proxy's 429 or 503 may say when to come back only in its header; the retry honours it. */
+function withRetryAfter(error: DropgateError, response: Response): DropgateError {
+  const seconds = parseRetryAfter(response.headers.get('retry-after'));
+  if (seconds !== undefined && error.details.retryAfter === undefined) error.details.retryAfter = seconds;
+  return error;
 }
 
 /** Joins the API base and path segments, encoding each segment. */

@@ -1,5 +1,5 @@
 import { abortedError, networkError, storageError } from './put-error.js';
-import type { FetchLike, PutRequest } from './types.js';
+import type { FetchLike, PutRequest, PutResult } from './types.js';
 
 /**
  * The storage PUT where there is no XMLHttpRequest (Node, Deno, Bun, workers): `fetch` with the
@@ -13,9 +13,9 @@ import type { FetchLike, PutRequest } from './types.js';
  *
  * @example
  * const body = await fs.openAsBlob('clip.mp4', { type: 'video/mp4' });
- * await fetchPut({ url: sign.presignedUrl, headers: sign.headers, body }, fetch);
+ * const { etag } = await fetchPut({ url: sign.presignedUrl, headers: sign.headers, body }, fetch);
  */
-export async function fetchPut(request: PutRequest, fetchImpl: FetchLike): Promise<void> {
+export async function fetchPut(request: PutRequest, fetchImpl: FetchLike): Promise<PutResult> {
   const { url, headers, body, signal, onProgress } = request;
   if (signal?.aborted) throw abortedError(signal.reason);
   let loaded = 0;
@@ -52,5 +52,6 @@ export async function fetchPut(request: PutRequest, fetchImpl: FetchLike): Promi
   } catch (error) {
     throw signal?.aborted ? abortedError(signal.reason) : networkError(error);
   }
-  if (!response.ok) throw storageError(response.status, text);
+  if (!response.ok) throw storageError(response.status, text, response.headers.get('retry-after'));
+  return { etag: response.headers.get('etag') ?? undefined };
 }

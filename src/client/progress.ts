@@ -13,6 +13,8 @@ export interface ProgressTrackerOptions {
   windowMs?: number;
   /** Least time between two reports, so a fast local upload does not flood a UI. */
   intervalMs?: number;
+  /** Bytes already there when tracking starts (a resumed upload): counted as loaded, not as speed. */
+  startBytes?: number;
 }
 
 export interface ProgressTracker {
@@ -40,8 +42,8 @@ export function createProgressTracker(totalBytes: number, report: OnUploadProgre
   const now = options.now ?? (() => performance.now());
   const windowMs = options.windowMs ?? 3000;
   const intervalMs = options.intervalMs ?? 50;
-  const samples: Sample[] = [{ time: now(), loaded: 0 }];
-  let loaded = 0;
+  let loaded = Math.min(options.startBytes ?? 0, totalBytes);
+  const samples: Sample[] = [{ time: now(), loaded }];
   let lastReport = Number.NEGATIVE_INFINITY;
   let lastProgress = -1;
   let done = false;

@@ -1,4 +1,5 @@
 import { DropgateError, type ErrorCode, errorFromBody } from '../shared/errors.js';
+import { parseRetryAfter } from './retry.js';
 
 /** S3 error codes whose meaning a caller can act on; anything else falls back to the status. */
 const S3_CODES: Record<string, ErrorCode> = {
@@ -42,7 +43,15 @@ function xmlTag(xml: string, tag: string): string | undefined {
  * @example
  * throw storageError(403, '<Error><Code>SignatureDoesNotMatch</Code></Error>'); // code FORBIDDEN
  */
-export function storageError(status: number, body: string): DropgateError {
+export function storageError(status: number, body: string, retryAfter?: string | null): DropgateError {
+  const error = translate(status, body);
+  // A 429 or 503 from the storage (or a proxy before it) says when to come back; the retry honours it.
+  const seconds = parseRetryAfter(retryAfter);
+  if (seconds !== undefined && error.details.retryAfter === undefined) error.details.retryAfter = seconds;
+  return error;
+}
+
+function translate(status: number, body: string): DropgateError {
   const text = body.trim();
   if (text.startsWith('{')) {
     try {

@@ -1,4 +1,6 @@
 import type { Checksum, Metadata } from '../shared/protocol.js';
+import type { PartHasher } from './hash-part.js';
+import type { ResumeStore } from './resume.js';
 
 /** What `onProgress` receives, at most every `progressIntervalMs` and once more at the end. */
 export interface UploadProgress {
@@ -37,6 +39,35 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Used for the API calls, and for the storage PUT where there is no XMLHttpRequest. */
   fetch?: FetchLike;
+  /** Files larger than this many bytes go up in parts (`multipart: true`). Default 100 MiB. */
+  multipartThreshold?: number;
+  /**
+   * Part PUTs in flight at once. Default 4. Every upload of one `createClient` shares the client's
+   * limit; a per-upload value counts only for the standalone `upload()`.
+   */
+  concurrency?: number;
+  /** Milliseconds before each retry of a part or an API call (±20% jitter). Default `[0, 1000, 3000, 5000]`. */
+  retryDelays?: readonly number[];
+  /**
+   * The base64 MD5 of a part, signed into its URL as Content-MD5 so the storage refuses a part that
+   * changed on the way. Default: node:crypto in Node, a pure-JS MD5 elsewhere; `false` sends none.
+   */
+  hashPart?: PartHasher | false;
+  /** Where a multipart upload's state is kept so a later run can send only the missing parts. */
+  resumeStore?: ResumeStore;
+  /**
+   * The file's identity in `resumeStore`. Default: name, size and lastModified of a File (a plain
+   * Blob has no identity, so it resumes only with this set), with the endpoint and route.
+   */
+  fingerprint?: string;
+  /** A part attempt that makes no progress for this long is abandoned and retried. Default 30 s. */
+  stallTimeoutMs?: number;
+}
+
+/** What a storage PUT answered. */
+export interface PutResult {
+  /** The `ETag` header, when the storage sent one and CORS lets the page read it. */
+  etag: string | undefined;
 }
 
 /** One storage PUT, as both transports (`xhr-put`, `fetch-put`) take it. */

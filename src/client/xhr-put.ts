@@ -1,5 +1,5 @@
 import { abortedError, networkError, storageError } from './put-error.js';
-import type { PutRequest } from './types.js';
+import type { PutRequest, PutResult } from './types.js';
 
 /** Headers the browser sets itself and refuses from scripts; the Blob gives the same length. */
 const BROWSER_OWNED = new Set(['content-length', 'host', 'connection']);
@@ -11,7 +11,7 @@ const BROWSER_OWNED = new Set(['content-length', 'host', 'connection']);
  * @example
  * await xhrPut({ url: sign.presignedUrl, headers: sign.headers, body: file, onProgress: (n) => console.log(n) });
  */
-export function xhrPut(request: PutRequest): Promise<void> {
+export function xhrPut(request: PutRequest): Promise<PutResult> {
   const { url, headers, body, signal, onProgress } = request;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -22,8 +22,9 @@ export function xhrPut(request: PutRequest): Promise<void> {
     const onAbort = () => xhr.abort();
     const settle = (error?: Error) => {
       signal?.removeEventListener('abort', onAbort);
+      // Readable only when the storage's CORS rules expose ETag; complete then asks ListParts instead.
       if (error) reject(error);
-      else resolve();
+      else resolve({ etag: xhr.getResponseHeader('etag') ?? undefined });
     };
 
     xhr.open('PUT', url);
@@ -33,7 +34,7 @@ export function xhrPut(request: PutRequest): Promise<void> {
     xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) settle();
-      else settle(storageError(xhr.status, xhr.responseText));
+      else settle(storageError(xhr.status, xhr.responseText, xhr.getResponseHeader('retry-after')));
     };
     xhr.onerror = () => settle(networkError());
     xhr.ontimeout = () => settle(networkError());

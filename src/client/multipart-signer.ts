@@ -1,0 +1,139 @@
+/**
+ * Part URLs, signed lazily in small batches: when a part is about to go up and has no fresh URL,
+ * it and the next few parts waiting behind it are hashed and signed in one `POST {base}/{id}/parts`.
+ * So a URL is used within moments of being signed (URLs expire in minutes; a 4 GB upload takes
+ * longer), and a 250-part upload costs ~60 API calls, not 250.
+ */
+import { DropgateError, isDropgateError } from '../shared/errors.js';
+import { PartsResponseSchema, parseWith } from '../shared/protocol.js';
+import { apiUrl, callApi } from './api.js';
+import type { PartHasher } from './hash-part.js';
+import { abortedError } from './put-error.js';
+import type { FetchLike } from './types.js';
+
+export interface SignedPart {
+  url: string;
+  headers: Record<string, string>;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  signedAt: number;
+}
+
+export interface PartSignerOptions {
+  fetchImpl: FetchLike;
+  endpoint: string;
+  headers?: Record<string, string> | undefined;
+  uploadId: string;
+  /** Most parts signed per call (the client's concurrency: one batch feeds every slot). */
+  batchSize: number;
+  hasher: PartHasher | undefined;
+  blobOf(partNumber: number): Blob;
+  /** Parts waiting for a slot, in the order they will get one: the batch is filled from these. */
+  upcoming(): number[];
+  now?: () => number;
+}
+
+export interface PartSigner {
+  /** A URL for the part that is still good for a while, signing a batch if needed. */
+  urlFor(partNumber: number, signal: AbortSignal): Promise<SignedPart>;
+  /** Drops the part's URL (expired, or used up) so the next attempt signs a new one. */
+  forget(partNumber: number): void;
+  /** Drops the part's URL and MD5: the part is done, or the storage found its bytes did not match them. */
+  drop(partNumber: number): void;
+}
+
+/**
+ * @example
+ * const signer = createPartSigner({ fetchImpl: fetch, endpoint, uploadId, batchSize: 4, hasher: md5Base64, blobOf, upcoming });
+ * const { url, headers } = await signer.urlFor(1, signal);
+ */
+export function createPartSigner(options: PartSignerOptions): PartSigner {
+  const now = options.now ?? Date.now;
+  const urls = new Map<number, SignedPart>();
+  const md5s = new Map<number, string>();
+  const signing = new Map<number, Promise<void>>();
+
+  // Good for at least half its lifetime or 30 s, whichever is less: a short-lived URL is still
+  // used rather than re-signed forever.
+  const fresh = (part: SignedPart | undefined): part is SignedPart =>
+    part !== undefined && part.expiresAt - now() > Math.min(30_000, (part.expiresAt - part.signedAt) / 2);
+
+  const hash = async (partNumber: number, signal: AbortSignal): Promise<string | undefined> => {
+    if (!options.hasher) return undefined;
+    const known = md5s.get(partNumber);
+    if (known !== undefined) return known;
+    if (signal.aborted) throw abortedError(signal.reason);
+    let md5: string;
+    try {
+      md5 = await options.hasher(options.blobOf(partNumber));
+    } catch (error) {
+      if (isDropgateError(error)) throw error;
+      throw new DropgateError(
+        'INVALID_REQUEST',
+        `Could not read part ${partNumber} of the file to hash it.`,
+        { partNumber },
+        { cause: error },
+      );
+    }
+    md5s.set(partNumber, md5);
+    return md5;
+  };
+
+  const signBatch = async (numbers: number[], signal: AbortSignal): Promise<void> => {
+    const parts: { partNumber: number; md5?: string }[] = [];
+    for (const partNumber of numbers) {
+      const md5 = await hash(partNumber, signal);
+      parts.push(md5 === undefined ? { partNumber } : { partNumber, md5 });
+    }
+    const signedAt = now();
+    const json = await callApi(options.fetchImpl, {
+      method: 'POST',
+      url: apiUrl(options.endpoint, options.uploadId, 'parts'),
+      headers: options.headers,
+      body: { parts },
+      signal,
+    });
+    for (const part of parseWith(PartsResponseSchema, json, 'parts response').parts) {
+      urls.set(part.partNumber, { url: part.url, headers: part.headers, expiresAt: Date.parse(part.expiresAt), signedAt });
+    }
+  };
+
+  return {
+    async urlFor(partNumber, signal) {
+      for (;;) {
+        const cached = urls.get(partNumber);
+        if (fresh(cached)) return cached;
+        const pending = signing.get(partNumber);
+        if (pending) {
+          // Another part's batch covers this one. If it fails, this part tries on its own below,
+          // so one part's failure (or a pause of an earlier run) is never another part's error.
+          await pending.catch(() => undefined);
+          if (signal.aborted) throw abortedError(signal.reason);
+          continue;
+        }
+        const ahead = options
+          .upcoming()
+          .filter((n) => n !== partNumber && !signing.has(n) && !fresh(urls.get(n)))
+          .slice(0, Math.max(0, options.batchSize - 1));
+        const numbers = [partNumber, ...ahead];
+        const batch = signBatch(numbers, signal);
+        for (const n of numbers) signing.set(n, batch);
+        try {
+          await batch;
+        } finally {
+          for (const n of numbers) if (signing.get(n) === batch) signing.delete(n);
+        }
+        const signed = urls.get(partNumber);
+        if (!signed) throw new DropgateError('INTERNAL_ERROR', `The server signed no URL for part ${partNumber}.`, { partNumber });
+        return signed;
+      }
+    },
+    forget(partNumber) {
+      urls.delete(partNumber);
+    },
+    drop(partNumber) {
+      urls.delete(partNumber);
+      md5s.delete(partNumber);
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The parts of one multipart upload: each waits for a slot in the client's queue, gets a URL from
+ * the batch signer, and is PUT as a `blob.slice()` (streamed, never read whole), retried per
+ * `retry.ts` until it lands or the upload fails. Progress counts bytes of parts that landed plus
+ * bytes of parts in flight, each capped at its length.
+ */
+import { isDropgateError } from '../shared/errors.js';
+import { type PartPlan, partLength } from '../shared/parts.js';
+import { resolveUrl } from './api.js';
+import type { PartHasher } from './hash-part.js';
+import { createPartSigner } from './multipart-signer.js';
+import { abortedError } from './put-error.js';
+import type { Put } from './put-watchdog.js';
+import type { Queue } from './queue.js';
+import { decide, type ErrorSource } from './retry.js';
+import type { FetchLike } from './types.js';
+import { childSignal, isOffline, sleep, waitForOnline } from './wait.js';
+
+export interface PartsSenderOptions {
+  file: Blob;
+  uploadId: string;
+  plan: PartPlan;
+  endpoint: string;
+  headers?: Record<string, string> | undefined;
+  fetchImpl: FetchLike;
+  queue: Queue;
+  retryDelays: readonly number[];
+  hasher: PartHasher | undefined;
+  /** The storage PUT (XHR or fetch, with the stall watchdog). */
+  put: Put;
+  /** Parts signed per API call. */
+  batchSize: number;
+  /** Called whenever the byte count may have changed. */
+  onProgress(loadedBytes: number): void;
+}
+
+interface Part {
+  partNumber: number;
+  start: number;
+  end: number;
+  status: 'waiting' | 'active' | 'done';
+  etag: string | undefined;
+}
+
+export interface PartsSender {
+  /** Parts the storage already holds (GET status, on resume) count as sent; returns how many. */
+  hold(stored: readonly { partNumber: number; size: number; etag: string }[]): number;
+  /** Sends every part not yet sent. Rejects with the first error that is the upload's, or UPLOAD_ABORTED. */
+  run(signal: AbortSignal): Promise<void>;
+  loadedBytes(): number;
+  /** The parts list for complete; undefined when an ETag could not be read (complete then uses ListParts). */
+  completion(): { partNumber: number; etag: string }[] | undefined;
+}
+
+/**
+ * @example
+ * const sender = createPartsSender({ file, uploadId, plan, endpoint, fetchImpl, queue, put, … });
+ * sender.hold(status.parts ?? []);
+ * await sender.run(signal);
+ * await complete(uploadId, sender.completion());
+ */
+export function createPartsSender(options: PartsSenderOptions): PartsSender {
+  const { file, plan, queue, retryDelays } = options;
+  const parts: Part[] = Array.from({ length: plan.partCount }, (_, i) => {
+    const start = i * plan.partSize;
+    return { partNumber: i + 1, start, end: start + partLength(file.size, plan, i + 1), status: 'waiting', etag: undefined };
+  });
+  const inFlight = new Map<number, number>();
+  let landed = 0;
+  const blobOf = (partNumber: number) => {
+    const part = parts[partNumber - 1] as Part;
+    return file.slice(part.start, part.end);
+  };
+  const signer = createPartSigner({
+    fetchImpl: options.fetchImpl,
+    endpoint: options.endpoint,
+    headers: options.headers,
+    uploadId: options.uploadId,
+    batchSize: options.batchSize,
+    hasher: options.hasher,
+    blobOf,
+    upcoming: () => parts.filter((p) => p.status === 'waiting').map((p) => p.partNumber),
+  });
+  const loadedBytes = () => {
+    let bytes = landed;
+    for (const n of inFlight.values()) bytes += n;
+    return bytes;
+  };
+  const report = () => options.onProgress(loadedBytes());
+
+  const sendPart = async (part: Part, signal: AbortSignal): Promise<void> => {
+    const length = part.end - part.start;
+    for (let failures = 0; ; ) {
+      if (isOffline()) await waitForOnline(signal);
+      part.status = 'waiting';
+      const release = await queue.acquire(signal);
+      part.status = 'active';
+      let source: ErrorSource = 'api';
+      let failure: unknown;
+      try {
+        const signed = await signer.urlFor(part.partNumber, signal);
+        source = 'storage';
+        const { etag } = await options.put({
+          url: resolveUrl(signed.url, options.endpoint),
+          headers: signed.headers,
+          body: blobOf(part.partNumber),
+          signal,
+          onProgress: (loaded) => {
+            inFlight.set(part.partNumber, Math.min(loaded, length));
+            report();
+          },
+        });
+        part.status = 'done';
+        part.etag = etag;
+        landed += length;
+        inFlight.delete(part.partNumber);
+        signer.drop(part.partNumber);
+        queue.succeeded();
+        report();
+        return;
+      } catch (error) {
+        failure = error;
+      } finally {
+        release();
+      }
+      part.status = 'waiting';
+      inFlight.delete(part.partNumber);
+      if (signal.aborted) throw abortedError(signal.reason);
+      // Offline is no failure of this part: wait for the network without spending a retry.
+      if (isDropgateError(failure) && failure.code === 'NETWORK_ERROR' && isOffline()) continue;
+      const next = decide(failure, source, failures++, retryDelays);
+      if (next.kind === 'fail') throw failure;
+      if (next.kind === 'resign') {
+        signer.forget(part.partNumber);
+        continue;
+      }
+      if (next.kind === 'rehash') signer.drop(part.partNumber);
+      if (next.kind === 'retry' && next.rateLimited) queue.rateLimited(next.delayMs);
+      await sleep(next.delayMs, signal);
+    }
+  };
+
+  return {
+    hold(stored) {
+      let held = 0;
+      for (const { partNumber, size, etag } of stored) {
+        const part = parts[partNumber - 1];
+        // A part of the wrong size is not the plan's: it is sent again and replaces the stored one.
+        if (!part || part.status === 'done' || size !== part.end - part.start) continue;
+        part.status = 'done';
+        part.etag = etag;
+        landed += size;
+        held += 1;
+      }
+      return held;
+    },
+    async run(signal) {
+      const run = childSignal(signal);
+      let first: unknown;
+      const tasks = parts
+        .filter((part) => part.status !== 'done')
+        .map((part) =>
+          sendPart(part, run.signal).catch((error: unknown) => {
+            // The first real failure stops the others; theirs are just the abort that follows.
+            if (first === undefined) {
+              first = error;
+              run.abort(error);
+            }
+          }),
+        );
+      await Promise.all(tasks);
+      run.dispose();
+      if (signal.aborted) throw abortedError(signal.reason);
+      if (first !== undefined) throw first;
+    },
+    loadedBytes,
+    completion() {
+      if (parts.some((p) => p.etag === undefined)) return undefined;
+      return parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag as string }));
+    },
+  };
+}

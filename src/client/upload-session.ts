@@ -1,0 +1,114 @@
+/**
+ * How an upload begins: picked up from the resume store when the server still holds it, otherwise
+ * signed anew (multipart above the threshold, as the server plans it).
+ */
+import { DropgateError, isDropgateError } from '../shared/errors.js';
+import type { PartPlan } from '../shared/parts.js';
+import type { FileRecord } from '../shared/protocol.js';
+import { type ApiContext, releaseUpload, signRequest, signUpload, uploadStatus } from './api-calls.js';
+import type { ResumeStore } from './resume.js';
+import type { UploadOptions } from './types.js';
+import { untilAborted } from './wait.js';
+
+export type Session =
+  /** Completed in an earlier run that ended before it could forget its state. */
+  | { kind: 'completed'; file: FileRecord }
+  | { kind: 'single'; uploadId: string; url: string; headers: Record<string, string> }
+  | {
+      kind: 'multipart';
+      uploadId: string;
+      plan: PartPlan;
+      /** Parts the storage already holds (resume). */
+      held: { partNumber: number; size: number; etag: string }[];
+      /** Whether the resume store holds this upload (so a later run can pick it up). */
+      saved: boolean;
+    };
+
+export interface SessionContext {
+  api: ApiContext;
+  file: Blob;
+  options: UploadOptions;
+  multipartThreshold: number;
+  store: ResumeStore | undefined;
+  fingerprint: string | undefined;
+  /** The uploader's abort signal: an abort rejects at once, never waiting for the API. */
+  signal: AbortSignal;
+}
+
+/** Forgets a resume entry; a store that fails costs a later resume, never this upload. */
+export async function forgetSaved(ctx: SessionContext): Promise<void> {
+  if (!ctx.store || ctx.fingerprint === undefined) return;
+  try {
+    await ctx.store.delete(ctx.fingerprint);
+  } catch {}
+}
+
+/**
+ * The upload to send: resumed when the store and the server agree, otherwise newly signed.
+ * @example const session = await openSession({ api, file, options, multipartThreshold, store, fingerprint, signal });
+ */
+export async function openSession(ctx: SessionContext): Promise<Session> {
+  return (await resumeSaved(ctx)) ?? (await signNew(ctx));
+}
+
+async function resumeSaved(ctx: SessionContext): Promise<Session | undefined> {
+  const { store, fingerprint, file, api } = ctx;
+  if (!store || fingerprint === undefined) return undefined;
+  const saved = await Promise.resolve(store.get(fingerprint)).catch(() => undefined);
+  if (!saved || saved.size !== file.size) return undefined;
+  let status: Awaited<ReturnType<typeof uploadStatus>>;
+  try {
+    status = await uploadStatus(api, saved.uploadId, ctx.signal);
+  } catch (error) {
+    // Another user's or a long-gone upload: start over. Anything else (network, auth) is the upload's error.
+    if (!isDropgateError(error) || error.code !== 'NOT_FOUND') throw error;
+    await forgetSaved(ctx);
+    return undefined;
+  }
+  if (status.status === 'completed' && status.file) {
+    await forgetSaved(ctx);
+    return { kind: 'completed', file: status.file };
+  }
+  const plan = status.multipart;
+  const usable =
+    status.status === 'pending' &&
+    plan !== undefined &&
+    status.size === file.size &&
+    plan.partSize === saved.partSize &&
+    plan.partCount === saved.partCount &&
+    Date.parse(status.expiresAt) > Date.now();
+  if (!usable || !plan) {
+    // Aborted, expired, failed or changed: start over, handing back what the old one still holds.
+    if (status.status === 'pending') await releaseUpload(api, saved.uploadId);
+    await forgetSaved(ctx);
+    return undefined;
+  }
+  return { kind: 'multipart', uploadId: saved.uploadId, plan, held: status.parts ?? [], saved: true };
+}
+
+async function signNew(ctx: SessionContext): Promise<Session> {
+  const { api, file, options, store, fingerprint } = ctx;
+  // The sign call is not cancelled with the signal: the server may already have reserved the
+  // allowance. An abort rejects at once, and the reservation is released when the answer comes.
+  const signing = signUpload(api, signRequest(file, options, file.size > ctx.multipartThreshold));
+  const sign = await untilAborted(signing, ctx.signal, () => {
+    signing.then((late) => releaseUpload(api, late.uploadId)).catch(() => {});
+  });
+  if (sign.multipart) {
+    let saved = false;
+    if (store && fingerprint !== undefined) {
+      const { partSize, partCount } = sign.multipart;
+      const state = { uploadId: sign.uploadId, size: file.size, partSize, partCount, savedAt: new Date().toISOString() };
+      saved = await Promise.resolve(store.set(fingerprint, state)).then(
+        () => true,
+        () => false,
+      );
+    }
+    return { kind: 'multipart', uploadId: sign.uploadId, plan: sign.multipart, held: [], saved };
+  }
+  if (sign.presignedUrl === undefined) {
+    await releaseUpload(api, sign.uploadId);
+    throw new DropgateError('INTERNAL_ERROR', 'The sign answer has neither a presigned URL nor a part plan.');
+  }
+  return { kind: 'single', uploadId: sign.uploadId, url: sign.presignedUrl, headers: sign.headers };
+}
