@@ -10,6 +10,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListPartsCommand,
   S3Client,
@@ -49,6 +50,8 @@ export interface Control {
   client: S3Client;
   bucket: string;
   acl: string | undefined;
+  /** Set once a HEAD of the bucket succeeded (see `head`). */
+  bucketSeen?: boolean;
 }
 
 /** Runs one SDK call; failures come out as DropgateErrors. */
@@ -71,9 +74,25 @@ export async function head(c: Control, key: string): Promise<ObjectInfo | undefi
       lastModified: out.LastModified ?? new Date(0),
     };
   } catch (error) {
-    if (isMissing(s3FailureOf(error))) return undefined;
-    throw s3Error(error, 'looking up an object');
+    if (!isMissing(s3FailureOf(error))) throw s3Error(error, 'looking up an object');
   }
+  // A HEAD's 404 has no body, so a missing bucket looks like a missing key. Ask once about the
+  // bucket, or a misconfigured gateway would call every upload "not received yet".
+  if (!c.bucketSeen) {
+    try {
+      await c.client.send(new HeadBucketCommand({ Bucket: c.bucket }));
+      c.bucketSeen = true;
+    } catch (error) {
+      if (s3FailureOf(error).status !== 404) throw s3Error(error, `looking up bucket ${c.bucket}`);
+      throw new DropgateError(
+        'STORAGE_UNAVAILABLE',
+        `The bucket ${c.bucket} does not exist.`,
+        { s3Code: 'NoSuchBucket', s3Status: 404 },
+        { cause: error },
+      );
+    }
+  }
+  return undefined;
 }
 
 export async function readRange(c: Control, key: string, start: number, end: number): Promise<Uint8Array> {
@@ -135,8 +154,14 @@ export async function completeMultipart(
     ),
   );
   if (out.ETag) return { etag: out.ETag };
-  // Ceph RGW 16 answers an empty ETag here; a HEAD shows the real one.
-  return { etag: (await head(c, key))?.etag ?? '' };
+  // Ceph RGW 16 answers an empty ETag here; a HEAD shows the real one. No object means the answer
+  // was an error the SDK did not spot (it looks for "</Error>" in the last 16 bytes only).
+  const info = await head(c, key);
+  if (!info)
+    throw new DropgateError('STORAGE_UNAVAILABLE', 'The storage acknowledged a multipart completion but holds no object.', {
+      s3Code: 'NoObjectAfterComplete',
+    });
+  return { etag: info.etag };
 }
 
 export async function abortMultipart(c: Control, key: string, multipartId: string): Promise<void> {

@@ -25,10 +25,15 @@ export function s3FailureOf(error: unknown): S3Failure {
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   // The SDK names modelled errors by class (`NoSuchKey`) and others by their XML Code, also in `Code`;
   // Node's network errors carry `code`; a bodiless answer (HEAD) gets a name like `NotFound`.
-  const code = [e.Code, status === undefined ? e.code : undefined, e.name, e.code].find((c) => typeof c === 'string' && c !== '') as
-    | string
-    | undefined;
-  return { code: code ?? 'Unknown', status, message: typeof e.message === 'string' ? e.message : String(error) };
+  // A bodiless error answer (HEAD) has no code at all; its status is the best name it has.
+  const code = [e.Code, status === undefined ? e.code : undefined, e.name, e.code].find(
+    (c) => typeof c === 'string' && c !== '' && c !== 'Unknown' && c !== 'UnknownError',
+  ) as string | undefined;
+  return {
+    code: code ?? (status ? `HTTP${status}` : 'Unknown'),
+    status,
+    message: typeof e.message === 'string' ? e.message : String(error),
+  };
 }
 
 const MISSING = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload']);

@@ -48,6 +48,18 @@ describe.skipIf(!rgw)('s3 store on Ceph RGW', () => {
       expect((await storage.head(key))?.etag).toBe(etag);
     });
 
+    it('signs no ACL by default (objects stay private); a configured one is applied', async () => {
+      const anonymous = (key: string) => fetch(`${storage.bucketUrl}/${key}`).then((r) => r.status);
+      const privateKey = `${prefix}private.bin`;
+      await sendWithFetch(storage.presignPut({ key: privateKey, size: 3, contentType: 'video/mp4', expiresIn: 60 }), randomBytes(3));
+      expect(await anonymous(privateKey)).toBe(403);
+      const legacy = rgwStorage(env, { acl: 'public-read' });
+      const publicKey = `${prefix}public.bin`;
+      const put = legacy.presignPut({ key: publicKey, size: 3, contentType: 'video/mp4', expiresIn: 60 });
+      expect((await sendWithFetch(put, randomBytes(3))).status).toBe(200);
+      expect(await anonymous(publicKey)).toBe(200);
+    });
+
     it('reports an object stored without a type as binary/octet-stream (why presignPut always signs one)', async () => {
       const key = `${prefix}untyped.bin`;
       // Signed here without a type; the SDK's PutObject would add application/octet-stream itself.

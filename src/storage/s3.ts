@@ -24,6 +24,7 @@ export interface S3Storage extends Storage {
   readonly bucketUrl: string;
 }
 
+const UNHOISTABLE = ['x-amz-acl', 'x-amz-checksum-sha256'];
 const CONTENT_TYPE_SHAPE = /^[\x21-\x7e]+\/[\x20-\x7e]+$/;
 
 /**
@@ -51,8 +52,9 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     checkExpiresIn(input.expiresIn);
     let signed: ReturnType<typeof presigner.presignRequest>;
     try {
-      // An x-amz-checksum-* value hoisted into the query would not be checked by every store.
-      signed = presigner.presignRequest({ ...input, url: bucketUrl, now: o.now(), unhoistableHeaders: ['x-amz-checksum-sha256'] });
+      // Sent as headers, not hoisted into the query: Ceph RGW ignores an x-amz-acl query parameter
+      // (the object stays private), and not every store checks a checksum given in the query.
+      signed = presigner.presignRequest({ ...input, url: bucketUrl, now: o.now(), unhoistableHeaders: UNHOISTABLE });
     } catch (error) {
       if (error instanceof DropgateError) throw error;
       throw new DropgateError('INVALID_REQUEST', `Cannot sign this request: ${(error as Error).message}`, {}, { cause: error });
