@@ -79,6 +79,24 @@ describe('3. the server picks every key', () => {
   });
 });
 
+describe('3b. per-user key prefixes', () => {
+  it('turns any user id into one plain key segment, never "." or ".."', async () => {
+    const scoped = await createHarness({ routes: { default: { keyPrefix: 'u/{userId}' } } });
+    try {
+      for (const [user, segment] of [
+        ['..', '__'],
+        ['a/b', 'a_b'],
+        ['ip:::1', 'ip____1'],
+      ]) {
+        const { json } = await scoped.sign(video, user);
+        expect(String(json.key).split('/').slice(0, 2)).toEqual(['u', segment]);
+      }
+    } finally {
+      await scoped.close();
+    }
+  });
+});
+
 describe('4. size', () => {
   it('max passes, max+1 fails with maxBytes', async () => {
     const max = 200 * MiB;
