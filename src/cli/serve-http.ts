@@ -62,8 +62,11 @@ export function createServeListener(options: ServeListenerOptions) {
         if (!res.headersSent) res.writeHead(500, { connection: 'close' }).end();
         else res.destroy(error instanceof Error ? error : undefined);
       } finally {
+        // A probe's 503 is the answer it asked for (starting, draining, a dependency down: logged
+        // on its own); only the API's 5xx deserve a warning.
+        const probe = request.pathname === '/healthz' || request.pathname === '/readyz';
         options.log({
-          level: res.statusCode >= 500 ? 'warn' : 'info',
+          level: res.statusCode >= 500 && !probe ? 'warn' : 'info',
           msg: 'request',
           method: request.method,
           path: redactPath(request.pathname),
