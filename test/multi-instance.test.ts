@@ -75,9 +75,12 @@ describe.skipIf(!available)('several gateway instances on one PostgreSQL and one
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => client.call(i % 2, 'POST', '/api/upload', { json: body })));
     const granted = answers.filter((r) => r.status === 200);
     expect(granted).toHaveLength(K);
-    expect(answers.filter((r) => r.status !== 200).every((r) => (r.json.error as { code: string }).code === 'QUOTA_EXCEEDED')).toBe(true);
-    // Both instances won some of the race: the allowance was contended across processes.
-    expect(new Set(granted.map((r) => r.by))).toEqual(new Set([0, 1]));
+    expect(
+      answers.filter((r) => r.status !== 200 && (r.json.error as { code: string }).code !== 'QUOTA_EXCEEDED').map((r) => r.json),
+    ).toEqual([]);
+    // Each process answered its half. Which one wins how many is up to the race (usually both win
+    // some); either way one process's refusals count the other's grants, or the total would be off.
+    expect(answers.filter((r) => r.by === 0)).toHaveLength(100);
     expect(await totals('quota')).toMatchObject({ reservedBytes: K * 1000, pendingBytes: K * 1000, pending: K, pendingRows: K });
   });
 

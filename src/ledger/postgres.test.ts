@@ -61,6 +61,22 @@ describe.skipIf(!available)('PostgreSQL ledger', () => {
     expect(await b.ledger.pendingCount('alice', 'videos')).toBe(fits);
   });
 
+  it('queues a burst for a pooled connection for longer than it waits to connect', async () => {
+    const s = await schema();
+    const hold = (driver: ReturnType<typeof instance>['driver']) =>
+      driver.transaction(async (tx) => void (await tx.query('SELECT pg_sleep(0.8)')));
+    const patient = instance(s, { max: 1, connectionTimeoutMillis: 200 });
+    await patient.ledger.migrate();
+    const [, waited] = await Promise.all([hold(patient.driver), patient.ledger.usage('alice', 'videos', '2026-11-24')]);
+    expect(waited).toEqual({ usedBytes: 0, reservedBytes: 0 });
+
+    const hasty = instance(s, { max: 1, connectionTimeoutMillis: 200, acquireTimeoutMillis: 300 });
+    await hasty.ledger.migrate();
+    const held = hold(hasty.driver);
+    await expect(hasty.ledger.usage('alice', 'videos', '2026-11-24')).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+    await held;
+  });
+
   it('never hands one expired upload to two sweeping instances (FOR UPDATE SKIP LOCKED)', async () => {
     const s = await schema();
     const a = instance(s);

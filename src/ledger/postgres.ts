@@ -13,10 +13,16 @@ export interface PostgresLedgerOptions {
   /** Most connections this instance opens. Default 10. */
   max?: number;
   /**
-   * How long to wait for a new connection before answering LEDGER_UNAVAILABLE. Default 3000 ms:
-   * a database that is down should cost a sign request a few seconds at most, never a hang.
+   * How long one attempt to open a connection may take before answering LEDGER_UNAVAILABLE.
+   * Default 3000 ms: a database that is down should cost a sign request seconds, never a hang.
    */
   connectionTimeoutMillis?: number;
+  /**
+   * How long a call may wait for a free pooled connection. Default 10 000 ms. Kept apart from the
+   * connect timeout because a burst from one user queues on that user's allowance row: a busy
+   * database is not an unavailable one, and should not answer 503 after a few seconds of queueing.
+   */
+  acquireTimeoutMillis?: number;
   /**
    * How long one statement may wait for an answer before the connection is given up on. Default
    * 5000 ms: the ledger's statements are point queries that take milliseconds, so this only fires
@@ -32,12 +38,12 @@ export interface PostgresLedgerOptions {
   onIdleError?: (error: Error) => void;
 }
 
-// node-postgres reports a client-side query timeout with this message and no code.
-const QUERY_TIMEOUT = /^Query read timeout/;
+// node-postgres reports its own timeouts (a statement, a connection attempt) without a code.
+const CLIENT_TIMEOUT = /^(Query read timeout|timeout expired)$/;
 
-/** A statement that timed out on our side means the database is not answering: unavailable. */
+/** Our side gave up waiting for the database: to the ledger, that is "unavailable". */
 function translate(error: unknown): unknown {
-  if (error instanceof Error && QUERY_TIMEOUT.test(error.message)) {
+  if (error instanceof Error && CLIENT_TIMEOUT.test(error.message)) {
     return Object.assign(new Error('PostgreSQL did not answer in time', { cause: error }), { code: 'ETIMEDOUT' });
   }
   return error;
@@ -119,7 +125,7 @@ export function postgresDriver(pool: pg.Pool): SqlDriver {
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
- * A pool for the ledger: short connect timeout, TCP keep-alive, and idle-connection errors caught
+ * A pool for the ledger: short connect timeout, longer queue wait, TCP keep-alive, and idle-connection errors caught
  * so that a restarted database never crashes the process; the pool reconnects on the next query.
  */
 export function createLedgerPool(options: PostgresLedgerOptions): pg.Pool {
@@ -127,10 +133,20 @@ export function createLedgerPool(options: PostgresLedgerOptions): pg.Pool {
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new TypeError(`dropgate: schema "${options.schema}" must be letters, digits and "_" (at most 63).`);
   }
+  const connectMs = options.connectionTimeoutMillis ?? 3000;
+  // node-postgres has one setting for both waits; the pool's becomes the queue wait, and each
+  // client gets the connect timeout of its own.
+  class LedgerClient extends pg.Client {
+    constructor(config: pg.ClientConfig) {
+      super({ ...config, ...(config.password === undefined ? {} : { password: config.password }), connectionTimeoutMillis: connectMs });
+    }
+  }
   const pool = new pg.Pool({
+    // @types/pg declares a constructor without arguments; the pool passes its config.
+    Client: LedgerClient as unknown as new () => pg.ClientBase,
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 3000,
+    connectionTimeoutMillis: Math.max(options.acquireTimeoutMillis ?? 10_000, connectMs),
     query_timeout: options.queryTimeoutMillis ?? 5000,
     keepAlive: true,
     application_name: 'dropgate',
