@@ -123,6 +123,18 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
       ) ?? (await createPGliteLedger({ dataDir: join(settings.dataDir, 'ledger') }));
     await ledger.migrate();
     redis = settings.redisUrl ? redisClient(settings.redisUrl, log) : undefined;
+    // Until its first connection, every sign would answer 503; give it a moment before saying ready.
+    // (Not events.once: it would reject on the client's 'error' events, which only mean "retrying".)
+    const client = redis;
+    if (client) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        client.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     const basePath = (settings.basePath ?? '/api/upload').replace(/\/+$/, '');
     storage = createDiskStorage({
       directory: join(settings.dataDir, 'files'),
