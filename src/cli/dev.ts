@@ -21,6 +21,9 @@ Options:
   --storage KIND    disk (default) or s3 (env DROPGATE_STORAGE)
   -h, --help        show this help
 
+With --storage s3: S3_BUCKET, S3_REGION, S3_ENDPOINT, S3_FORCE_PATH_STYLE, S3_PUBLIC_BASE_URL,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (see "dropgate s3 --help").
+
 Environment: DROPGATE_MAX_SIZE (default 200MiB), DROPGATE_ALLOWED_TYPES
 (default ${DEFAULT_ALLOWED_TYPES.join(',')}), DROPGATE_SECRET, DROPGATE_PUBLIC_URL,
 DROPGATE_ALLOWED_ORIGINS, DROPGATE_TRUST_PROXY.`;
@@ -52,10 +55,12 @@ export async function runDev(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
     return 0;
   }
   const storage = values.storage ?? env.DROPGATE_STORAGE ?? 'disk';
-  if (storage !== 'disk') {
-    io.stderr.write(`dropgate dev: storage "${storage}" is not available in this version; use --storage disk.\n`);
+  if (storage !== 'disk' && storage !== 's3') {
+    io.stderr.write(`dropgate dev: --storage must be disk or s3, got "${storage}".\n`);
     return 2;
   }
+  // Loaded only when asked for: the AWS SDK under the s3 store takes a while to import.
+  const s3 = storage === 's3' ? (await import('../storage/s3.js')).s3FromEnv(env) : undefined;
   const port = Number(values.port ?? env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     io.stderr.write(`dropgate dev: --port must be a port number, got "${values.port ?? env.PORT}".\n`);
@@ -72,8 +77,14 @@ export async function runDev(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
     ...(env.DROPGATE_ALLOWED_ORIGINS ? { allowedOrigins: env.DROPGATE_ALLOWED_ORIGINS.split(',').map((o) => o.trim()) } : {}),
     log: (entry) => io.stderr.write(`${JSON.stringify(entry)}\n`),
     onRequest: ({ method, path, status, ms }) => io.stderr.write(`${method} ${path} ${status} ${ms.toFixed(1)}ms\n`),
+    ...(s3 && { storage: s3 }),
   });
   io.stdout.write(`dropgate dev: demo and API at ${stack.url} (API ${stack.url}/api/upload), data in ${dataDir}\n`);
+  if (s3) {
+    io.stdout.write(
+      `dropgate dev: files in bucket ${s3.bucket} (${s3.bucketUrl}); browsers need its CORS rules: dropgate s3 cors --origin ${stack.url} --apply\n`,
+    );
+  }
   await new Promise<void>((done) => {
     const stop = () => {
       io.stdout.write('dropgate dev: shutting down\n');

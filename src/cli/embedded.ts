@@ -15,6 +15,7 @@ import { createDropgate, type Dropgate } from '../server/gateway.js';
 import { DropgateError } from '../shared/errors.js';
 import { json } from '../shared/http.js';
 import { createDiskStorage, type DiskStorage } from '../storage/disk.js';
+import type { Storage } from '../storage/types.js';
 import { serveDemo } from './demo-files.js';
 
 export interface EmbeddedOptions {
@@ -32,6 +33,8 @@ export interface EmbeddedOptions {
   /** Called for each answered request, for the dev server's request log. */
   onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
   sweepIntervalMs?: number;
+  /** A store to use instead of the disk store in the data folder (`dropgate dev --storage s3`). */
+  storage?: Storage;
 }
 
 export interface EmbeddedStack {
@@ -101,11 +104,14 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const publicUrl = options.publicUrl ?? `http://localhost:${port}`;
   const basePath = '/api/upload';
   let ledger: Ledger | undefined;
-  let storage: DiskStorage;
+  let storage: Storage;
+  let disk: DiskStorage | undefined;
   try {
     ledger = await createPGliteLedger({ dataDir: join(options.dataDir, 'ledger') });
     await ledger.migrate();
-    storage = createDiskStorage({ directory: join(options.dataDir, 'files'), secret, baseUrl: `${publicUrl}${basePath}/_disk` });
+    if (options.storage) storage = options.storage;
+    else
+      storage = disk = createDiskStorage({ directory: join(options.dataDir, 'files'), secret, baseUrl: `${publicUrl}${basePath}/_disk` });
     gateway = createDropgate({
       storage,
       ledger,
@@ -126,7 +132,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   // Used-token markers and abandoned temp files; cheap, so it runs with every tenth sweep.
   const cleanup = setInterval(
     () => {
-      storage.cleanup().catch((error: unknown) => options.log?.({ level: 'warn', msg: 'disk cleanup failed', error: String(error) }));
+      disk?.cleanup().catch((error: unknown) => options.log?.({ level: 'warn', msg: 'disk cleanup failed', error: String(error) }));
     },
     (options.sweepIntervalMs ?? 60_000) * 10,
   );
