@@ -41,8 +41,14 @@ async function completeUpload(
   if (upload.status === 'completed') return fileRecordOf(ctx, upload);
   assertPending(upload);
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
-  const verdict = await verifyLanded(ctx, route, upload, claimedParts);
+  // An abort (or the sweeper) may remove the object while it is being checked: then the upload's
+  // new state is the answer, not the NOT_FOUND of a vanished object or a 409 that invites a retry.
+  const verdict = await verifyLanded(ctx, route, upload, claimedParts).catch(async (error: unknown) => {
+    await assertStillPending(ctx, upload.id);
+    throw error;
+  });
   if (!verdict.ok && verdict.missing) {
+    await assertStillPending(ctx, upload.id);
     throw new DropgateError('UPLOAD_NOT_RECEIVED', 'The file has not arrived in storage yet; upload it, then complete.');
   }
   if (!verdict.ok) {
@@ -54,6 +60,11 @@ async function completeUpload(
   if (!changed) assertPending(recorded);
   else ctx.log({ level: 'info', msg: 'upload completed', uploadId: upload.id, userId: upload.userId, size: recorded.size });
   return fileRecordOf(ctx, recorded);
+}
+
+async function assertStillPending(ctx: GatewayContext, id: string): Promise<void> {
+  const current = await ctx.ledger.getUpload(id);
+  if (current) assertPending(current);
 }
 
 /**
