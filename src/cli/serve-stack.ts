@@ -16,9 +16,10 @@ import type { Authenticate, LogEntry } from '../server/config.js';
 import { createDropgate, type Dropgate } from '../server/gateway.js';
 import { createRedisClient, redisRateLimiter } from '../server/rate-limit-redis.js';
 import { createDiskStorage, type DiskStorage } from '../storage/disk.js';
+import type { Storage } from '../storage/types.js';
 import { ConfigError } from './config-file.js';
 import { secretFor } from './embedded.js';
-import { diskCheck, type HealthCheck, healthz, ledgerCheck, type Readiness, redisCheck } from './health.js';
+import { diskCheck, type HealthCheck, healthz, ledgerCheck, type Readiness, redisCheck, storageCheck } from './health.js';
 import { createServeListener } from './serve-http.js';
 import { requestScope } from './serve-log.js';
 import type { ServeSettings } from './serve-settings.js';
@@ -38,6 +39,8 @@ export interface ServeStack {
 
 export interface ServeStackOptions {
   log: (entry: LogEntry) => void;
+  /** The store when it is not the disk store in the data folder (DROPGATE_STORAGE=s3). */
+  storage?: Storage;
   sweepIntervalMs?: number;
 }
 
@@ -86,7 +89,7 @@ function listen(server: Server, port: number): Promise<number> {
  */
 export async function startServe(settings: ServeSettings, options: ServeStackOptions): Promise<ServeStack> {
   const { log } = options;
-  if (settings.storage !== 'disk') throw new ConfigError(`DROPGATE_STORAGE=${settings.storage} is not available in this version yet.`);
+  if (settings.storage !== 'disk' && !options.storage) throw new ConfigError(`DROPGATE_STORAGE=${settings.storage} needs its store.`);
   let state: Readiness = 'starting';
   let gateway: Dropgate | undefined;
   let checks: Record<string, HealthCheck> = {};
@@ -112,7 +115,8 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
     await ledger?.close().catch((error: unknown) => log({ level: 'warn', msg: 'closing the ledger failed', error: String(error) }));
     if (redis) await redis.quit().catch(() => redis?.disconnect());
   };
-  let storage: DiskStorage;
+  let storage: Storage;
+  let disk: DiskStorage | undefined;
   let stopTimers = () => {};
   try {
     await mkdir(settings.dataDir, { recursive: true });
@@ -136,11 +140,14 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
       });
     }
     const basePath = (settings.basePath ?? '/api/upload').replace(/\/+$/, '');
-    storage = createDiskStorage({
-      directory: join(settings.dataDir, 'files'),
-      secret: await secretFor(settings.dataDir, settings.secret),
-      baseUrl: `${settings.publicUrl}${basePath}/_disk`,
-    });
+    if (!options.storage) {
+      disk = createDiskStorage({
+        directory: join(settings.dataDir, 'files'),
+        secret: await secretFor(settings.dataDir, settings.secret),
+        baseUrl: `${settings.publicUrl}${basePath}/_disk`,
+      });
+    }
+    storage = options.storage ?? (disk as DiskStorage);
     gateway = createDropgate({
       storage,
       ledger,
@@ -154,12 +161,16 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
       ...(settings.hooks ? { hooks: settings.hooks } : {}),
       ...(redis ? { rateLimiter: redisRateLimiter(redis) } : {}),
     });
-    checks = { ledger: ledgerCheck(ledger), storage: diskCheck(storage.directory), ...(redis ? { redis: redisCheck(redis) } : {}) };
+    checks = {
+      ledger: ledgerCheck(ledger),
+      storage: disk ? diskCheck(disk.directory) : storageCheck(storage),
+      ...(redis ? { redis: redisCheck(redis) } : {}),
+    };
     const interval = options.sweepIntervalMs ?? 60_000;
     const stopSweeper = gateway.startSweeper(interval);
     // Used-token markers and abandoned temp files; cheap, so it runs with every tenth sweep.
     const cleanup = setInterval(() => {
-      storage.cleanup().catch((error: unknown) => log({ level: 'warn', msg: 'disk cleanup failed', error: String(error) }));
+      disk?.cleanup().catch((error: unknown) => log({ level: 'warn', msg: 'disk cleanup failed', error: String(error) }));
     }, interval * 10);
     cleanup.unref();
     stopTimers = () => {

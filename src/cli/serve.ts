@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { apiKeysFromEnv } from '../server/auth.js';
+import { DropgateError } from '../shared/errors.js';
 import { ConfigError, findConfigFile, loadConfigFile } from './config-file.js';
 import type { Io } from './io.js';
 import { createJsonLogger } from './serve-log.js';
@@ -32,7 +33,8 @@ Environment (flags override it; it overrides the config file):
   DROPGATE_DATA_DIR        data folder (default .dropgate): disk store files, PGlite, secret
   DROPGATE_SECRET          disk store HMAC secret, the same on every instance (default: the
                            one generated in the data folder)
-  DROPGATE_STORAGE         disk (default) or s3
+  DROPGATE_STORAGE         disk (default) or s3 (S3_BUCKET, S3_REGION, S3_ENDPOINT, S3_FORCE_PATH_STYLE,
+                           S3_PUBLIC_BASE_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)
   DROPGATE_TRUST_PROXY=1   client IP from X-Forwarded-For (behind a load balancer)
   DROPGATE_ALLOWED_ORIGINS other origins allowed to call from browsers
   DROPGATE_MAX_SIZE, DROPGATE_ALLOWED_TYPES   limits of the default route
@@ -41,7 +43,9 @@ Without auth settings it refuses to start (exit code 2).`;
 
 /** Values that must never reach a log line, whatever shape they take. */
 function secretsOf(env: NodeJS.ProcessEnv): string[] {
-  const secrets = [env.DROPGATE_SECRET, env.DROPGATE_JWT_SECRET].filter((s): s is string => Boolean(s));
+  const secrets = [env.DROPGATE_SECRET, env.DROPGATE_JWT_SECRET, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN].filter(
+    (s): s is string => Boolean(s),
+  );
   if (env.DROPGATE_API_KEYS) secrets.push(...apiKeysFromEnv(env.DROPGATE_API_KEYS).keys());
   return secrets;
 }
@@ -95,9 +99,13 @@ export async function runServe(argv: string[], io: Io, env: NodeJS.ProcessEnv = 
   const log = createJsonLogger((line) => io.stdout.write(line), secretsOf(env));
   let stack: Awaited<ReturnType<typeof startServe>>;
   try {
-    stack = await startServe(settings, { log });
+    // Loaded only when asked for: the AWS SDK under the s3 store takes a while to import.
+    const storage = settings.storage === 's3' ? (await import('../storage/s3.js')).s3FromEnv(env) : undefined;
+    stack = await startServe(settings, { log, ...(storage ? { storage } : {}) });
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    // A bad S3_* variable is a configuration mistake too.
+    const invalidS3 = error instanceof DropgateError && error.code === 'INVALID_REQUEST';
+    if (!(error instanceof ConfigError) && !invalidS3) throw error;
     io.stderr.write(`dropgate serve: ${error.message}\n`);
     return 2;
   }
