@@ -14,6 +14,8 @@ Commands:
   dev       start the gateway with embedded defaults and a demo page
   serve     run the gateway for production (auth required, health checks, JSON logs)
   upload    upload files to a dropgate endpoint
+  s3        print or apply the bucket's CORS and lifecycle rules, print its IAM policy
+  doctor    check the s3 store: credentials, bucket, clock, CORS, ACL, lifecycle
 
 Run "dropgate <command> --help" for a command's options.`;
 
@@ -32,6 +34,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         return await runServe(rest, io);
       case 'upload':
         return await runUpload(rest, io);
+      // Imported when used: they load the AWS SDK, which other commands need not wait for.
+      case 's3':
+        return await (await import('./s3.js')).runS3(rest, io);
+      case 'doctor':
+        return await (await import('./doctor.js')).runDoctor(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`${version()}\n`);
