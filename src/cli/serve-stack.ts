@@ -70,6 +70,29 @@ function redisClient(url: string, log: (entry: LogEntry) => void): Redis {
   return client;
 }
 
+/**
+ * Until Redis is first connected every sign would answer 503: wait for that, briefly. Not
+ * `events.once`, which rejects on the client's 'error' events; those only mean "retrying".
+ */
+function firstConnection(client: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** The disk store in the data folder, its URLs under the public origin. */
+async function diskStore(settings: ServeSettings, basePath: string): Promise<DiskStorage> {
+  return createDiskStorage({
+    directory: join(settings.dataDir, 'files'),
+    secret: await secretFor(settings.dataDir, settings.secret),
+    baseUrl: `${settings.publicUrl}${basePath}/_disk`,
+  });
+}
+
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -115,8 +138,6 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
     await ledger?.close().catch((error: unknown) => log({ level: 'warn', msg: 'closing the ledger failed', error: String(error) }));
     if (redis) await redis.quit().catch(() => redis?.disconnect());
   };
-  let storage: Storage;
-  let disk: DiskStorage | undefined;
   let stopTimers = () => {};
   try {
     await mkdir(settings.dataDir, { recursive: true });
@@ -127,27 +148,10 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
       ) ?? (await createPGliteLedger({ dataDir: join(settings.dataDir, 'ledger') }));
     await ledger.migrate();
     redis = settings.redisUrl ? redisClient(settings.redisUrl, log) : undefined;
-    // Until its first connection, every sign would answer 503; give it a moment before saying ready.
-    // (Not events.once: it would reject on the client's 'error' events, which only mean "retrying".)
-    const client = redis;
-    if (client) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000);
-        client.once('ready', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    if (redis) await firstConnection(redis, 5000);
     const basePath = (settings.basePath ?? '/api/upload').replace(/\/+$/, '');
-    if (!options.storage) {
-      disk = createDiskStorage({
-        directory: join(settings.dataDir, 'files'),
-        secret: await secretFor(settings.dataDir, settings.secret),
-        baseUrl: `${settings.publicUrl}${basePath}/_disk`,
-      });
-    }
-    storage = options.storage ?? (disk as DiskStorage);
+    const disk = options.storage ? undefined : await diskStore(settings, basePath);
+    const storage: Storage = options.storage ?? disk!;
     gateway = createDropgate({
       storage,
       ledger,
