@@ -23,8 +23,12 @@ export function send(
   headers: Record<string, string> = {},
   ...chunks: (string | Uint8Array)[]
 ): Promise<Answer> {
+  // node:http frames a DELETE or GET body only when told to; without framing the body would be
+  // read as the next request on the connection.
+  const framed = chunks.length > 0 && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h));
+  const sent = framed ? { ...headers, 'transfer-encoding': 'chunked' } : headers;
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method, headers, agent: false }, (res) => {
+    const request = httpRequest(url, { method, headers: sent, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
