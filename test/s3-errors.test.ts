@@ -27,9 +27,13 @@ const failure = async (promise: Promise<unknown>) => {
 
 describe.skipIf(!rgw)('s3 store errors on Ceph RGW', () => {
   const env = rgw ?? {};
-  const storage = rgwStorage(env);
+  // Built in beforeAll: without RGW the suite is skipped and its env is empty.
+  let storage: S3Storage;
+  beforeAll(() => {
+    storage = rgwStorage(env);
+  });
   const prefix = testPrefix('errors');
-  afterAll(() => removePrefix(storage, prefix));
+  afterAll(() => storage && removePrefix(storage, prefix));
   let n = 0;
   const newKey = () => `${prefix}${++n}.bin`;
   const uploadPart = async (s: S3Storage, key: string, multipartId: string, partNumber: number, size: number) => {
