@@ -120,6 +120,25 @@ describe.skipIf(!rgw)('dropgate s3 and doctor against Ceph RGW', () => {
     ]);
   });
 
+  it('lifecycle: RGW really aborts an abandoned multipart upload under the rule', { timeout: 150_000 }, async () => {
+    // scripts/rgw.sh sets "rgw lc debug interval = 10": a lifecycle day lasts ten seconds there.
+    expect(await runS3(['lifecycle', '--days', '1', '--apply'], capture().io, env)).toBe(0);
+    const key = 'abandoned.mp4';
+    const { multipartId } = await storage.createMultipart(key, 'video/mp4');
+    const deadline = Date.now() + 140_000;
+    let gone = false;
+    while (!gone && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      gone = await storage.listParts(key, multipartId).then(
+        () => false,
+        (error: { code?: string }) => error.code === 'NOT_FOUND',
+      );
+    }
+    expect(gone).toBe(true);
+    // Back to the rule the next test expects.
+    expect(await runS3(['lifecycle', '--days', '3', '--apply'], capture().io, env)).toBe(0);
+  });
+
   it('doctor: all good on a set-up bucket, and leaves nothing behind', async () => {
     const { code, checks } = await doctor({ DROPGATE_PUBLIC_URL: app });
     expect(checks.map((c) => [c.name, c.status])).toEqual([
