@@ -28,6 +28,8 @@ export const ChecksumSchema = v.variant('algorithm', [
 export type Checksum = v.InferOutput<typeof ChecksumSchema>;
 
 const MetadataSchema = v.pipe(
+  // valibot's record takes an array as an object with keys "0", "1", …; metadata is a flat object.
+  v.custom<Record<string, unknown>>((m) => typeof m === 'object' && m !== null && !Array.isArray(m), 'metadata must be a JSON object'),
   v.record(v.pipe(v.string(), v.maxLength(128)), v.nullable(v.union([v.string(), v.number(), v.boolean()]))),
   v.check(
     (m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES,
