@@ -12,7 +12,7 @@ import { createPartSigner } from './multipart-signer.js';
 import { abortedError } from './put-error.js';
 import type { Put } from './put-watchdog.js';
 import type { Queue } from './queue.js';
-import { decide, type ErrorSource } from './retry.js';
+import { decide, type ErrorSource, type RetryDecision } from './retry.js';
 import type { FetchLike } from './types.js';
 import { childSignal, isOffline, sleep, waitForOnline } from './wait.js';
 
@@ -97,8 +97,11 @@ export function createPartsSender(options: PartsSenderOptions): PartsSender {
       part.status = 'active';
       let source: ErrorSource = 'api';
       let failure: unknown;
+      let next: RetryDecision | undefined;
       try {
         const signed = await signer.urlFor(part.partNumber, signal);
+        // A 429 elsewhere while this part was being signed holds it back too.
+        await queue.open(signal);
         source = 'storage';
         const { etag } = await options.put({
           url: resolveUrl(signed.url, options.endpoint),
@@ -120,22 +123,24 @@ export function createPartsSender(options: PartsSenderOptions): PartsSender {
         return;
       } catch (error) {
         failure = error;
+        // Offline is no failure of this part: it waits for the network without spending a retry.
+        const offline = isDropgateError(error) && error.code === 'NETWORK_ERROR' && isOffline();
+        next = signal.aborted || offline ? undefined : decide(error, source, failures++, retryDelays);
+        // Before the slot is given back, so that no other part starts into the 429.
+        if (next?.kind === 'retry' && next.rateLimited) queue.rateLimited(next.delayMs);
       } finally {
         release();
       }
       part.status = 'waiting';
       inFlight.delete(part.partNumber);
       if (signal.aborted) throw abortedError(signal.reason);
-      // Offline is no failure of this part: wait for the network without spending a retry.
-      if (isDropgateError(failure) && failure.code === 'NETWORK_ERROR' && isOffline()) continue;
-      const next = decide(failure, source, failures++, retryDelays);
+      if (next === undefined) continue;
       if (next.kind === 'fail') throw failure;
       if (next.kind === 'resign') {
         signer.forget(part.partNumber);
         continue;
       }
       if (next.kind === 'rehash') signer.drop(part.partNumber);
-      if (next.kind === 'retry' && next.rateLimited) queue.rateLimited(next.delayMs);
       await sleep(next.delayMs, signal);
     }
   };

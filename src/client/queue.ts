@@ -4,10 +4,13 @@
  * time the storage asked and halves the limit; each success then gives one slot back.
  */
 import { abortedError } from './put-error.js';
+import { sleep } from './wait.js';
 
 export interface Queue {
   /** Waits for a slot (first come, first served); call the returned function to give it back. */
   acquire(signal?: AbortSignal): Promise<() => void>;
+  /** Resolves once no 429 is holding the queue (at once when none is). */
+  open(signal?: AbortSignal): Promise<void>;
   /** A 429: nothing new starts for `ms`, and fewer run at once until requests succeed again. */
   rateLimited(ms: number): void;
   /** A request went through: one more slot, up to the configured limit. */
@@ -83,6 +86,9 @@ export function createQueue(concurrency: number, now: () => number = Date.now): 
         waiters.push(waiter);
         pump();
       });
+    },
+    async open(signal) {
+      for (let wait = pausedUntil - now(); wait > 0; wait = pausedUntil - now()) await sleep(wait, signal);
     },
     rateLimited(ms) {
       pausedUntil = Math.max(pausedUntil, now() + ms);

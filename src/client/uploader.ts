@@ -16,7 +16,7 @@ import { abortedError } from './put-error.js';
 import { type Put, withStallTimeout } from './put-watchdog.js';
 import { createQueue, type Queue } from './queue.js';
 import { fingerprintOf } from './resume.js';
-import { DEFAULT_RETRY_DELAYS, decide, isResumable } from './retry.js';
+import { DEFAULT_RETRY_DELAYS, decide, isResumable, type RetryDecision } from './retry.js';
 import type { FetchLike, UploadOptions, UploadProgress } from './types.js';
 import { forgetSaved, openSession, type Session, type SessionContext } from './upload-session.js';
 import { type ChildSignal, childSignal, isOffline, sleep, waitForOnline } from './wait.js';
@@ -139,6 +139,7 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
       if (isOffline()) await waitForOnline(signal);
       const release = await queue.acquire(signal);
       let failure: unknown;
+      let next: RetryDecision | undefined;
       try {
         const url = resolveUrl(single.url, options.endpoint);
         await put({ url, headers: single.headers, body: file, signal, onProgress: (n) => tracker?.transferred(n) });
@@ -147,14 +148,15 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
       } catch (error) {
         if (signal.aborted) throw abortedError(signal.reason);
         failure = error;
+        const offline = isDropgateError(error) && error.code === 'NETWORK_ERROR' && isOffline();
+        next = offline ? undefined : decide(error, 'storage', failures++, retryDelays);
+        if (next?.kind === 'retry' && next.rateLimited) queue.rateLimited(next.delayMs);
       } finally {
         release();
       }
-      if (isDropgateError(failure) && failure.code === 'NETWORK_ERROR' && isOffline()) continue;
+      if (next === undefined) continue;
       // The one URL cannot be signed again, so only transient failures are retried.
-      const next = decide(failure, 'storage', failures++, retryDelays);
       if (next.kind !== 'retry') throw failure;
-      if (next.rateLimited) queue.rateLimited(next.delayMs);
       await sleep(next.delayMs, signal);
     }
   };
