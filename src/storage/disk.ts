@@ -170,6 +170,9 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
       } catch (error) {
         // EISDIR: the key names a folder of other keys, so there is no object to remove.
         if (isErrno(error, 'ENOENT', 'ENOTDIR', 'EISDIR')) return;
+        // A read-only filesystem refuses unlink (EROFS) even for a name that is not there; that
+        // is still "already gone", or aborting an upload whose PUT failed would answer 503.
+        if (!(await readMeta(layout.objectPath(key)).catch(() => true))) return;
         throw storageError(error, 'deleting an object');
       }
     },
