@@ -43,7 +43,10 @@ export async function startDevChild(dataDir: string, port: number, timeoutMs = 3
   for (;;) {
     if (child.exitCode !== null) throw new Error(`dropgate dev exited with ${child.exitCode}:\n${output}`);
     const status = await fetch(`${url}/api/upload`, { signal: AbortSignal.timeout(5000) }).then(
-      async (r) => (await r.arrayBuffer(), r.status),
+      async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      },
       () => 0,
     );
     if (status === 200) break;
