@@ -47,7 +47,7 @@ async function expectWellFormedError(status: number, body: Record<string, unknow
 const pendingOf = async (user: string | undefined) => (user ? s.ledger.pendingCount(user, 'default') : 0);
 
 describe('fuzz: sign', () => {
-  it('never answers 5xx, and signs exactly the requests the oracle calls valid', { timeout: SECONDS * 1000 + 60_000 }, async () => {
+  it('never answers 5xx, and signs only requests the oracle calls valid', { timeout: SECONDS * 1000 + 60_000 }, async () => {
     const seen = { signed: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(arbitrarySignBody(), arbitraryHeaders(), async ({ body, raw }, headers: Headers) => {
