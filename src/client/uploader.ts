@@ -11,6 +11,7 @@ import { type ApiContext, completeUpload, releaseUpload } from './api-calls.js';
 import { fetchPut } from './fetch-put.js';
 import { md5Base64 } from './hash-part.js';
 import { createPartsSender } from './multipart.js';
+import { isNode, nodePut } from './node-put.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 import { abortedError } from './put-error.js';
 import { type Put, withStallTimeout } from './put-watchdog.js';
@@ -51,9 +52,13 @@ export interface Uploader {
   abort(): Promise<void>;
 }
 
-/** XMLHttpRequest where it exists (browsers: upload progress), fetch everywhere else. */
-function transport(fetchImpl: FetchLike): Put {
+/**
+ * XMLHttpRequest where it exists (browsers: upload progress), node:http in Node (its fetch holds a
+ * streamed body in memory), fetch everywhere else, and always the caller's own `fetch` if given.
+ */
+function transport(fetchImpl: FetchLike, own: boolean): Put {
   if (typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest === 'function') return xhrPut;
+  if (!own && isNode()) return nodePut;
   return (request) => fetchPut(request, fetchImpl);
 }
 
@@ -70,7 +75,7 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const retryDelays = options.retryDelays ?? DEFAULT_RETRY_DELAYS;
   const api: ApiContext = { fetchImpl, endpoint: options.endpoint, headers: options.headers, retryDelays, queue };
-  const put = withStallTimeout(transport(fetchImpl), options.stallTimeoutMs);
+  const put = withStallTimeout(transport(fetchImpl, options.fetch !== undefined), options.stallTimeoutMs);
   const master = new AbortController();
   const session: SessionContext = {
     api,
