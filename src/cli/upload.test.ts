@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DropgateError } from '../shared/errors.js';
+import { progressBar } from './progress-bar.js';
 import { contentTypeFor, jsonLine, progressLine } from './upload.js';
 
 describe('contentTypeFor', () => {
@@ -23,6 +24,14 @@ describe('progressLine', () => {
       etaSeconds: 0.81,
     });
     expect(line).toBe('a.mp4   42%  1.3 MiB / 3.0 MiB  2.1 MiB/s  ETA 1s');
+  });
+
+  it('puts a bar of full cells only between the name and the numbers when asked', () => {
+    const p = { progress: 0.426, loadedBytes: 1363148, totalBytes: 3145728, bytesPerSecond: 0, etaSeconds: null };
+    expect(progressLine('a.mp4', p, 20)).toBe('a.mp4  [########------------]   42%  1.3 MiB / 3.0 MiB');
+    expect(progressBar(0.999, 10)).toBe('[#########-]');
+    expect(progressBar(1, 10)).toBe('[##########]');
+    expect(progressBar(0, 4)).toBe('[----]');
   });
 
   it('leaves out what is not known yet, and the ETA once done', () => {

@@ -54,7 +54,7 @@ export interface UploadOptions {
    */
   hashPart?: PartHasher | false;
   /** Where a multipart upload's state is kept so a later run can send only the missing parts. */
-  resumeStore?: ResumeStore;
+  resumeStore?: ResumeStore | undefined;
   /**
    * The file's identity in `resumeStore`. Default: name, size and lastModified of a File (a plain
    * Blob has no identity, so it resumes only with this set), with the endpoint and route.
