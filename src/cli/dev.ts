@@ -84,6 +84,11 @@ export async function runDev(argv: string[], io: Io, env: NodeJS.ProcessEnv = pr
     io.stdout.write(
       `dropgate dev: files in bucket ${s3.bucket} (${s3.bucketUrl}); browsers need its CORS rules: dropgate s3 cors --origin ${stack.url} --apply\n`,
     );
+    // dev's route is public; without a public base its read URLs go through the gateway, which
+    // serves a file once it is completed — not right after the PUT, as the seed's client expects.
+    if (!s3.publicUrl('x')) {
+      io.stdout.write('dropgate dev: no S3_PUBLIC_BASE_URL: files are read through the gateway once completed\n');
+    }
   }
   await new Promise<void>((done) => {
     const stop = () => {
