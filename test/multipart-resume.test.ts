@@ -126,4 +126,49 @@ describe('resume from a state file', () => {
       'GET /api/upload/:id',
     ]);
   });
+
+  it('pause() and resume() on one uploader: in-flight parts are sent again, progress never goes back', async () => {
+    const reports: number[] = [];
+    let paused = false;
+    const from = s.proxy.log.length;
+    const { client } = newRun(join(dir, 'state-4', 'uploads.json'));
+    const u: Uploader = client.createUpload(await openAsBlob(source.path, { type: 'video/mp4' }), {
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        reports.push(p.progress);
+        if (!paused && p.progress > 0.3) {
+          paused = true;
+          u.pause();
+          expect(u.state).toBe('paused');
+          setTimeout(() => u.resume(), 300);
+        }
+      },
+    });
+    const file = await u.start().done;
+    expect(paused).toBe(true);
+    expect(u.state).toBe('completed');
+    expect(reports).toEqual([...reports].sort((a, b) => a - b));
+    expect(reports.filter((p) => p === 1)).toHaveLength(1);
+    expect(await sha256OfUrl(file.url)).toBe(source.sha256);
+    const puts = s.proxy.log.slice(from).filter((e) => e.partNumber !== undefined);
+    expect(puts.some((p) => p.status === 'cut')).toBe(true);
+    expect(partNumbers(puts.filter((p) => p.status === 200))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('abort() of a multipart upload deletes it on the server, forgets its state and rejects with UPLOAD_ABORTED', async () => {
+    const stateFile = join(dir, 'state-5', 'uploads.json');
+    const { client, resumeStore } = newRun(stateFile);
+    const fingerprint = `${source.path}|5`;
+    const u: Uploader = client.createUpload(await openAsBlob(source.path, { type: 'video/mp4' }), {
+      fingerprint,
+      onProgress: (p) => p.progress > 0.2 && void u.abort(),
+    });
+    u.start();
+    const error = await u.done.catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UPLOAD_ABORTED' });
+    expect(u.state).toBe('aborted');
+    const status = (await (await fetch(`${s.endpoint}/${u.uploadId}`)).json()) as StatusResponse;
+    expect(status.status).toBe('aborted');
+    expect(await resumeStore.get(`dropgate1|${s.endpoint}||${fingerprint}|${SIZE}`)).toBeUndefined();
+  });
 });
