@@ -149,6 +149,15 @@ describe('15. disk tokens', () => {
   });
 });
 
+describe('overwrite protection on request', () => {
+  it('signs If-None-Match when the client asks and the store honours it; never for the seed', async () => {
+    const asked = await h.sign({ size: 100, contentType: 'image/png', ifNoneMatch: true });
+    expect((asked.json.headers as Record<string, string>)['if-none-match']).toBe('*');
+    const seed = await h.sign({ size: 100, contentType: 'image/png' });
+    expect(seed.json.headers).toEqual({ 'content-type': 'image/png' });
+  });
+});
+
 describe('sweeper', () => {
   it('completes an expired upload whose object verifies, and releases one that never arrived', async () => {
     const { id: landed } = await signAndPut('image/png', 300);

@@ -57,6 +57,19 @@ describe.skipIf(!rgw)('gateway on the s3 store (Ceph RGW)', () => {
     expect((await g.call('GET', `${BASE}/files/${file.id}`, undefined, 'mallory')).status).toBe(404);
   });
 
+  it('signs If-None-Match for a client that asks, so its URL can never overwrite the object', async () => {
+    const bytes = fileOf('image/png', 2 * KiB);
+    const signed = await g.call('POST', BASE, { size: bytes.length, contentType: 'image/png', ifNoneMatch: true });
+    const { presignedUrl, headers, key } = signed.json as { presignedUrl: string; headers: Record<string, string>; key: string };
+    expect(headers['if-none-match']).toBe('*');
+    expect((await putTo(presignedUrl, headers, bytes)).status).toBe(200);
+    const etag = (await g.storage.head(key))?.etag;
+    expect((await putTo(presignedUrl, headers, fileOf('image/png', 2 * KiB))).status).toBe(412);
+    expect((await g.storage.head(key))?.etag).toBe(etag);
+    // Dropping the header breaks the signature: the condition cannot be stripped.
+    expect((await putTo(presignedUrl, { 'content-type': 'image/png' }, bytes)).status).toBe(403);
+  });
+
   it('refuses at complete what is not the declared type (magic bytes) and deletes it from RGW', async () => {
     const html = new TextEncoder().encode(`<html><script>alert(1)</script>${' '.repeat(1000)}</html>`);
     const signed = await g.call('POST', BASE, { size: html.length, contentType: 'image/png' });

@@ -57,7 +57,9 @@ export function signRequest(file: Blob, options: UploadOptions, multipart: boole
   if (options.route !== undefined) request.route = options.route;
   if (options.metadata !== undefined) request.metadata = options.metadata;
   if (options.checksum !== undefined) request.checksum = options.checksum;
+  // Overwrite protection where the store has it; parts cannot carry it, so only single PUTs ask.
   if (multipart) request.multipart = true;
+  else request.ifNoneMatch = true;
   return request;
 }
 

@@ -56,7 +56,7 @@ export function preflightHeaders(request: GatewayRequest, policy: OriginPolicy):
   return {
     'access-control-allow-origin': origin,
     'access-control-allow-methods': 'GET, POST, PUT, DELETE',
-    'access-control-allow-headers': 'authorization, content-type, content-md5, range',
+    'access-control-allow-headers': 'authorization, content-type, content-md5, if-none-match, x-amz-checksum-sha256, range',
     'access-control-allow-credentials': 'true',
     'access-control-expose-headers': 'etag, retry-after, content-range',
     'access-control-max-age': '600',

@@ -132,7 +132,16 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
         uploadExpiresAt: uploadExpiresAt.toISOString(),
         multipart: plan,
       }
-    : signSinglePut(ctx, route, { id, key, readUrl, contentType, size: req.size, checksum: req.checksum, uploadExpiresAt });
+    : signSinglePut(ctx, route, {
+        id,
+        key,
+        readUrl,
+        contentType,
+        size: req.size,
+        checksum: req.checksum,
+        ifNoneMatch: req.ifNoneMatch === true && ctx.storage.capabilities.conditionalWrite,
+        uploadExpiresAt,
+      });
   return json(200, answer);
 }
 
@@ -146,6 +155,7 @@ function signSinglePut(
     contentType: string;
     size: number;
     checksum: SignRequest['checksum'];
+    ifNoneMatch: boolean;
     uploadExpiresAt: Date;
   },
 ): SignResponse {
@@ -155,6 +165,7 @@ function signSinglePut(
     contentType: u.contentType,
     expiresIn: route.urlLifetime,
     ...(u.checksum ? { checksum: u.checksum } : {}),
+    ...(u.ifNoneMatch ? { ifNoneMatch: true } : {}),
   });
   return {
     uploadId: u.id,

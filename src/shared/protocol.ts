@@ -46,6 +46,11 @@ export const SignRequestSchema = v.strictObject({
   checksum: v.optional(ChecksumSchema),
   metadata: v.optional(MetadataSchema),
   multipart: v.optional(v.boolean()),
+  /**
+   * Sign `If-None-Match: *` into the PUT where the store honours it, so the URL cannot overwrite an
+   * object. dropgate's client asks for it; the seed's client, which sends only content-type, does not.
+   */
+  ifNoneMatch: v.optional(v.boolean()),
 });
 export type SignRequest = v.InferOutput<typeof SignRequestSchema>;
 
