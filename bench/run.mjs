@@ -1,0 +1,16 @@
+/** `npm run bench -- <presign|endpoint|memory> [--runs N] [...]`: one comparison per subcommand. */
+import { parseFlags } from './stats.mjs';
+
+const [name, ...rest] = process.argv.slice(2);
+const subcommands = {
+  presign: { file: './presign.mjs', defaults: { runs: 5, ms: 2000 } },
+  endpoint: { file: './endpoint.mjs', defaults: { runs: 5, duration: 15, connections: 50, only: '' } },
+  memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
+};
+const sub = subcommands[name];
+if (!sub) {
+  console.error(`Usage: npm run bench -- <${Object.keys(subcommands).join('|')}> [--runs N] [--duration S]`);
+  process.exit(2);
+}
+const mod = await import(sub.file);
+await mod.run(parseFlags(rest, sub.defaults));
