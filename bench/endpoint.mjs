@@ -1,0 +1,211 @@
+/**
+ * endpoint: POST /api/upload under autocannon (run in its own process: a worker of this one is not
+ * enough, so `npx autocannon`-style: a child Node process), 50 connections on loopback.
+ *   full-pg      `dropgate serve`: API keys, Redis rate limit, PostgreSQL ledger (fresh schema), S3 (RGW) presign
+ *   full-pglite  the same with the PGlite ledger (fresh data folder)
+ *   sign-only    the same gateway with a no-op ledger (bench/endpoint-server.mjs)
+ *   bare         a node:http JSON endpoint (the ceiling)
+ * Each run starts a fresh server, waits until it answers, then loads it for --duration seconds.
+ * Runs are interleaved across configurations. Limits that would stop a load test (rate limit,
+ * pending cap, allowance) are raised in the route so every request does the full work.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { fmt, save, summary } from './stats.mjs';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const KEY = `bench-${randomBytes(16).toString('hex')}`;
+const BIG = 1_000_000_000;
+const ROUTES = {
+  routes: {
+    default: {
+      maxSize: '1GiB',
+      allowedTypes: ['video/*'],
+      allowance: { bytes: '1000000GiB', period: 'total' },
+      rateLimit: { perUserPerMinute: BIG, perIpPerMinute: BIG },
+      maxPendingUploads: BIG,
+    },
+  },
+};
+const BODY = JSON.stringify({ size: 10_485_760, contentType: 'video/mp4', name: 'clip.mp4' });
+
+function rgwEnv() {
+  const env = {};
+  for (const line of readFileSync('/tmp/dropgate-rgw/env', 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+async function freshSchema() {
+  const schema = `bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query(`CREATE SCHEMA ${schema}`);
+  await client.end();
+  const url = new URL(DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { url: url.toString(), schema };
+}
+
+async function dropSchema(schema) {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA ${schema} CASCADE`);
+  await client.end();
+}
+
+const nextPort = (() => {
+  let p = 39_000 + (process.pid % 500) * 2;
+  return () => p++;
+})();
+
+/** Starts one configuration; resolves with { url, stop }. */
+async function start(config, dir) {
+  const port = nextPort();
+  const env = { ...process.env, ...rgwEnv(), DROPGATE_STORAGE: 's3', REDIS_URL, PORT: String(port), BENCH_KEY: KEY, BENCH_ROUTES: JSON.stringify(ROUTES) };
+  let schema;
+  let child;
+  if (config === 'bare' || config === 'sign-only') {
+    child = spawn(process.execPath, [join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  } else {
+    const data = mkdtempSync(join(dir, `${config}-`));
+    Object.assign(env, { DROPGATE_API_KEYS: `${KEY}:bench-user`, DROPGATE_DATA_DIR: data });
+    if (config === 'full-pg') {
+      const fresh = await freshSchema();
+      schema = fresh.schema;
+      env.DATABASE_URL = fresh.url;
+    } else delete env.DATABASE_URL;
+    const configFile = join(data, 'dropgate.config.json');
+    (await import('node:fs')).writeFileSync(configFile, JSON.stringify(ROUTES));
+    // Logs go nowhere: one JSON line per request would be part of what we measure otherwise.
+    child = spawn(process.execPath, [join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  const url = `http://127.0.0.1:${port}/api/upload`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: BODY });
+      const text = await res.text();
+      if (res.status === 200) break;
+      if (res.status !== 503) throw new Error(`${config}: ${res.status} ${text}`);
+    } catch (error) {
+      if (String(error).includes(`${config}:`)) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`${config} did not answer in 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+      if (schema) await dropSchema(schema).catch(() => {});
+    },
+  };
+}
+
+/** autocannon in a child process, so the load generator does not share the server's core. */
+function load(url, flags) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/autocannon/autocannon.js'),
+        '--json',
+        '-c',
+        String(flags.connections),
+        '-d',
+        String(flags.duration),
+        '-m',
+        'POST',
+        '-H',
+        `authorization=Bearer ${KEY}`,
+        '-H',
+        'content-type=application/json',
+        '-b',
+        BODY,
+        url,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const kill = setTimeout(() => child.kill('SIGKILL'), (flags.duration + 30) * 1000);
+    child.on('exit', () => {
+      clearTimeout(kill);
+      try {
+        resolve(JSON.parse(out));
+      } catch (error) {
+        reject(new Error(`autocannon gave no JSON: ${out.slice(0, 200)} ${error}`));
+      }
+    });
+  });
+}
+
+export async function run(flags) {
+  const configs = flags.only ? flags.only.split(',') : ['full-pg', 'full-pglite', 'sign-only', 'bare'];
+  const dir = mkdtempSync(join(tmpdir(), 'dropgate-bench-'));
+  console.log(`endpoint: ${flags.runs} runs × ${flags.duration} s, ${flags.connections} connections, configs ${configs.join(', ')}; body ${BODY}`);
+  const samples = Object.fromEntries(configs.map((c) => [c, { rps: [], p50: [], p99: [], non2xx: 0, errors: 0 }]));
+  try {
+    for (let r = 0; r < flags.runs; r++) {
+      for (const config of configs) {
+        const server = await start(config, dir);
+        try {
+          const result = await load(server.url, flags);
+          const s = samples[config];
+          s.rps.push(result.requests.average);
+          s.p50.push(result.latency.p50);
+          s.p99.push(result.latency.p99);
+          s.non2xx += result.non2xx;
+          s.errors += result.errors + result.timeouts;
+          console.log(
+            `run ${r + 1} ${config.padEnd(12)} ${fmt(result.requests.average).padStart(8)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  non-2xx ${result.non2xx}  errors ${result.errors + result.timeouts}`,
+          );
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const results = {};
+  for (const config of configs) {
+    const s = samples[config];
+    results[config] = { rps: summary(s.rps), p50: summary(s.p50), p99: summary(s.p99), non2xx: s.non2xx, errors: s.errors };
+    const { rps, p50, p99 } = results[config];
+    console.log(
+      `${config.padEnd(12)} median ${fmt(rps.median).padStart(8)} req/s (min ${fmt(rps.min)}, max ${fmt(rps.max)})  p50 ${p50.median} ms (${p50.min}–${p50.max})  p99 ${p99.median} ms (${p99.min}–${p99.max})  non-2xx ${s.non2xx}`,
+    );
+  }
+  const ratios = {};
+  if (results.bare) {
+    for (const c of configs.filter((c) => c !== 'bare')) ratios[`endpoint-${c}-vs-bare`] = results[c].rps.median / results.bare.rps.median;
+  }
+  save('endpoint', { flags, results, ratios });
+  if (ratios['endpoint-sign-only-vs-bare'] !== undefined) console.log(`bar: sign-only ≥ 50% of bare: ${ratios['endpoint-sign-only-vs-bare'] >= 0.5 ? 'met' : 'MISSED'}`);
+  if (results['full-pg']) console.log(`bar: full-pg p99 ≤ 25 ms: ${results['full-pg'].p99.median <= 25 ? 'met' : 'MISSED'} (vs the seed's Next.js route: not measured)`);
+  for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
+  for (const c of configs) {
+    console.log(`VALUE endpoint-${c}-rps ${Math.round(results[c].rps.median)} req/s`);
+    console.log(`VALUE endpoint-${c}-p50 ${results[c].p50.median} ms`);
+    console.log(`VALUE endpoint-${c}-p99 ${results[c].p99.median} ms`);
+  }
+}
