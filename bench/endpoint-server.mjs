@@ -39,7 +39,7 @@ if (mode === 'bare') {
     storage: s3FromEnv(process.env),
     ledger,
     routes,
-    authenticate: apiKeyAuth({ [process.env.BENCH_KEY]: 'bench-user' }),
+    authenticate: apiKeyAuth(Object.fromEntries((process.env.BENCH_KEYS ?? process.env.BENCH_KEY).split(',').map((k, i) => [k, `bench-user${i}`]))),
     rateLimiter: redisRateLimiter(redis, { namespace: `bench${process.pid}` }),
   });
   handler = toNodeHandler(gateway);

@@ -6,6 +6,8 @@
  *   sign-only    the same gateway with a no-op ledger (bench/endpoint-server.mjs)
  *   bare         a node:http JSON endpoint (the ceiling)
  * Each run starts a fresh server, waits until it answers, then loads it for --duration seconds.
+ * Requests rotate over --users API keys (default 50): with one user, every reservation waits on
+ * that user's allowance row lock, which measures the lock, not the pipeline (--users 1 shows it).
  * Runs are interleaved across configurations. Limits that would stop a load test (rate limit,
  * pending cap, allowance) are raised in the route so every request does the full work.
  */
@@ -20,7 +22,8 @@ import { fmt, save, summary } from './stats.mjs';
 const ROOT = new URL('../', import.meta.url).pathname;
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const KEY = `bench-${randomBytes(16).toString('hex')}`;
+const TOKEN = randomBytes(12).toString('hex');
+const keyOf = (i) => `bench-${TOKEN}-user${i}`;
 const BIG = 1_000_000_000;
 const ROUTES = {
   routes: {
@@ -68,16 +71,18 @@ const nextPort = (() => {
 })();
 
 /** Starts one configuration; resolves with { url, stop }. */
-async function start(config, dir) {
+const keys = (n) => Array.from({ length: n }, (_, i) => keyOf(i));
+
+async function start(config, dir, flags) {
   const port = nextPort();
-  const env = { ...process.env, ...rgwEnv(), DROPGATE_STORAGE: 's3', REDIS_URL, PORT: String(port), BENCH_KEY: KEY, BENCH_ROUTES: JSON.stringify(ROUTES) };
+  const env = { ...process.env, ...rgwEnv(), DROPGATE_STORAGE: 's3', REDIS_URL, PORT: String(port), BENCH_KEYS: keys(flags.users).join(','), BENCH_ROUTES: JSON.stringify(ROUTES) };
   let schema;
   let child;
   if (config === 'bare' || config === 'sign-only') {
     child = spawn(process.execPath, [join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   } else {
     const data = mkdtempSync(join(dir, `${config}-`));
-    Object.assign(env, { DROPGATE_API_KEYS: `${KEY}:bench-user`, DROPGATE_DATA_DIR: data });
+    Object.assign(env, { DROPGATE_API_KEYS: keys(flags.users).map((k, i) => `${k}:bench-user${i}`).join(','), DROPGATE_DATA_DIR: data });
     if (config === 'full-pg') {
       const fresh = await freshSchema();
       schema = fresh.schema;
@@ -96,7 +101,7 @@ async function start(config, dir) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: BODY });
+      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${keyOf(0)}`, 'content-type': 'application/json' }, body: BODY });
       const text = await res.text();
       if (res.status === 200) break;
       if (res.status !== 503) throw new Error(`${config}: ${res.status} ${text}`);
@@ -123,27 +128,10 @@ async function start(config, dir) {
 /** autocannon in a child process, so the load generator does not share the server's core. */
 function load(url, flags) {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/autocannon/autocannon.js'),
-        '--json',
-        '-c',
-        String(flags.connections),
-        '-d',
-        String(flags.duration),
-        '-m',
-        'POST',
-        '-H',
-        `authorization=Bearer ${KEY}`,
-        '-H',
-        'content-type=application/json',
-        '-b',
-        BODY,
-        url,
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const child = spawn(process.execPath, [join(ROOT, 'bench/load-child.mjs'), url, String(flags.connections), String(flags.duration), BODY], {
+      env: { ...process.env, BENCH_KEYS: keys(flags.users).join(',') },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     const kill = setTimeout(() => child.kill('SIGKILL'), (flags.duration + 30) * 1000);
@@ -161,12 +149,12 @@ function load(url, flags) {
 export async function run(flags) {
   const configs = flags.only ? flags.only.split(',') : ['full-pg', 'full-pglite', 'sign-only', 'bare'];
   const dir = mkdtempSync(join(tmpdir(), 'dropgate-bench-'));
-  console.log(`endpoint: ${flags.runs} runs × ${flags.duration} s, ${flags.connections} connections, configs ${configs.join(', ')}; body ${BODY}`);
+  console.log(`endpoint: ${flags.runs} runs × ${flags.duration} s, ${flags.connections} connections, ${flags.users} users (API keys, round-robin), configs ${configs.join(', ')}; body ${BODY}`);
   const samples = Object.fromEntries(configs.map((c) => [c, { rps: [], p50: [], p99: [], non2xx: 0, errors: 0 }]));
   try {
     for (let r = 0; r < flags.runs; r++) {
       for (const config of configs) {
-        const server = await start(config, dir);
+        const server = await start(config, dir, flags);
         try {
           const result = await load(server.url, flags);
           const s = samples[config];
@@ -199,7 +187,7 @@ export async function run(flags) {
   if (results.bare) {
     for (const c of configs.filter((c) => c !== 'bare')) ratios[`endpoint-${c}-vs-bare`] = results[c].rps.median / results.bare.rps.median;
   }
-  save('endpoint', { flags, results, ratios });
+  save(flags.users === 1 ? 'endpoint-1user' : 'endpoint', { flags, results, ratios });
   if (ratios['endpoint-sign-only-vs-bare'] !== undefined) console.log(`bar: sign-only ≥ 50% of bare: ${ratios['endpoint-sign-only-vs-bare'] >= 0.5 ? 'met' : 'MISSED'}`);
   if (results['full-pg']) console.log(`bar: full-pg p99 ≤ 25 ms: ${results['full-pg'].p99.median <= 25 ? 'met' : 'MISSED'} (vs the seed's Next.js route: not measured)`);
   for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
