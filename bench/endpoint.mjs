@@ -65,6 +65,23 @@ async function dropSchema(schema) {
   await client.end();
 }
 
+/** Every child started here, so an interrupted run leaves no server or load generator behind. */
+const children = new Set();
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** `--prof DIR`: the server under test writes a CPU profile there (`node bench/profile-top.mjs` reads it). */
+const profArgs = (flags) => (flags.prof ? ['--cpu-prof', `--cpu-prof-dir=${flags.prof}`] : []);
+
 const nextPort = (() => {
   let p = 39_000 + (process.pid % 500) * 2;
   return () => p++;
@@ -79,7 +96,7 @@ async function start(config, dir, flags) {
   let schema;
   let child;
   if (config === 'bare' || config === 'sign-only') {
-    child = spawn(process.execPath, [join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = track(spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   } else {
     const data = mkdtempSync(join(dir, `${config}-`));
     Object.assign(env, { DROPGATE_API_KEYS: keys(flags.users).map((k, i) => `${k}:bench-user${i}`).join(','), DROPGATE_DATA_DIR: data });
@@ -91,10 +108,10 @@ async function start(config, dir, flags) {
     const configFile = join(data, 'dropgate.config.json');
     (await import('node:fs')).writeFileSync(configFile, JSON.stringify(ROUTES));
     // Logs go nowhere: one JSON line per request would be part of what we measure otherwise.
-    child = spawn(process.execPath, [join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)], {
+    child = track(spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)], {
       env,
       stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    }));
   }
   const url = `http://127.0.0.1:${port}/api/upload`;
   const deadline = Date.now() + 30_000;
@@ -128,10 +145,10 @@ async function start(config, dir, flags) {
 /** autocannon in a child process, so the load generator does not share the server's core. */
 function load(url, flags) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/load-child.mjs'), url, String(flags.connections), String(flags.duration), BODY], {
+    const child = track(spawn(process.execPath, [join(ROOT, 'bench/load-child.mjs'), url, String(flags.connections), String(flags.duration), BODY], {
       env: { ...process.env, BENCH_KEYS: keys(flags.users).join(',') },
       stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    }));
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     const kill = setTimeout(() => child.kill('SIGKILL'), (flags.duration + 30) * 1000);

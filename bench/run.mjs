@@ -4,7 +4,7 @@ import { parseFlags } from './stats.mjs';
 const [name, ...rest] = process.argv.slice(2);
 const subcommands = {
   presign: { file: './presign.mjs', defaults: { runs: 5, ms: 2000 } },
-  endpoint: { file: './endpoint.mjs', defaults: { runs: 5, duration: 15, connections: 50, users: 50, only: '' } },
+  endpoint: { file: './endpoint.mjs', defaults: { runs: 5, duration: 15, connections: 50, users: 50, only: '', prof: '' } },
   memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
 };
 const sub = subcommands[name];
