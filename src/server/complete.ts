@@ -16,12 +16,24 @@ export async function handleComplete(ctx: GatewayContext, request: GatewayReques
   const { userId } = await callerOf(ctx, request);
   const body = parseWith(CompleteRequestSchema, await readJson(request));
   const upload = await ownUpload(ctx, id, userId);
-  let completion = ctx.completions.get(id);
+  return json(200, { file: await completeOnce(ctx, upload, body.parts) });
+}
+
+/**
+ * Verifies and records an upload, sharing one run among parallel callers in this process: complete,
+ * and a first read of a still-pending file (`files.ts`). The caller has checked access.
+ */
+export function completeOnce(
+  ctx: GatewayContext,
+  upload: UploadRecord,
+  claimedParts?: { partNumber: number; etag: string }[],
+): Promise<FileRecord> {
+  let completion = ctx.completions.get(upload.id);
   if (!completion) {
-    completion = completeUpload(ctx, upload, body.parts).finally(() => ctx.completions.delete(id));
-    ctx.completions.set(id, completion);
+    completion = completeUpload(ctx, upload, claimedParts).finally(() => ctx.completions.delete(upload.id));
+    ctx.completions.set(upload.id, completion);
   }
-  return json(200, { file: await completion });
+  return completion;
 }
 
 /** Throws the error that matches an upload that is no longer pending. */
