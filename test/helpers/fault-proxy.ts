@@ -122,9 +122,10 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     req.on('close', () => {
       if (!req.complete) hangUp();
     });
-    // A paused request (a stall) hears of the client hanging up only through its socket.
-    req.socket.on('close', () => {
-      if (!req.complete) hangUp();
+    // A paused request (a stall) hears of the client hanging up only through its response, which
+    // watches the socket (a listener on the kept-alive socket itself would pile up per request).
+    res.on('close', () => {
+      if (!res.writableFinished) hangUp();
     });
 
     // Reading is paused for two reasons at once (a stall, or upstream backpressure): resume only
