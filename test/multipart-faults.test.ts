@@ -101,6 +101,19 @@ describe('multipart through faults', () => {
     console.info(`faults: ${SIZE} bytes in ${puts.length} part PUTs, ${Math.round(elapsed)} ms`);
   });
 
+  it('an expired part URL (S3 AccessDenied "Request has expired") is signed again at once, not retried as it was', async () => {
+    const expired = '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>';
+    s.proxy.rule((req) => (req.partNumber === 2 && req.attempt === 1 ? { kind: 'status', status: 403, body: expired } : undefined));
+    const from = s.proxy.log.length;
+    const file = await client({ retryDelays: [60_000] }).upload(await blob()); // a backoff would time the test out
+    expect(await sha256OfUrl(file.url)).toBe(source.sha256);
+    const puts = s.proxy.log.slice(from).filter((e) => e.partNumber === 2);
+    expect(puts.map((p) => p.status)).toEqual([403, 200]);
+    expect(puts[1]?.path).not.toBe(puts[0]?.path); // a new URL, signed after the refusal
+    const signs = s.proxy.log.slice(from).filter((e) => e.path.endsWith('/parts'));
+    expect(signs.some((e) => e.startedAt > (puts[0]?.endedAt ?? Number.POSITIVE_INFINITY))).toBe(true);
+  });
+
   it('a byte flipped on the way: the storage refuses the part (Content-MD5) and the client sends it again', async () => {
     s.proxy.rule((req) => (req.partNumber === 3 && req.attempt === 1 ? { kind: 'flip', at: 12_345 } : undefined));
     const u = client()
