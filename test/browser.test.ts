@@ -1,6 +1,7 @@
 /**
  * The demo page and the seed's own client, in headless Chromium against the real CLI
- * (`node bin/dropgate.js dev`) on the disk store.
+ * (`node bin/dropgate.js dev`): on the disk store, and with `--storage s3` on Ceph RGW (bucket
+ * CORS by `dropgate s3 cors --apply`; skipped locally without RGW, a failure in CI).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,6 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium, requireOrSkip } from './helpers/chromium.js';
 import { type DevProcess, REPO_ROOT, startDevProcess } from './helpers/dev-process.js';
+import { requireRgw } from './helpers/rgw.js';
+import { startS3DevProcess } from './helpers/s3-dev-process.js';
 
 const MiB = 1024 * 1024;
 /** The dev default route's limit (DESIGN.md: the seed's 200 MB, in binary units). */
@@ -41,8 +44,15 @@ declare global {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 const chromium = requireOrSkip();
+const rgw = chromium.available ? await requireRgw() : undefined;
 
-describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () => {
+/** The stores `dropgate dev` runs the demo on here. */
+const STACKS: { store: string; start: () => Promise<DevProcess>; putsTo: (dev: DevProcess) => string }[] = [
+  { store: 'disk', start: () => startDevProcess(), putsTo: (dev) => dev.url },
+  ...(rgw ? [{ store: 's3 (Ceph RGW)', start: () => startS3DevProcess(rgw), putsTo: () => new URL(rgw.S3_ENDPOINT ?? '').origin }] : []),
+];
+
+describe.skipIf(!chromium.available).each(STACKS)('in Chromium, against `dropgate dev` on the $store store', ({ start, putsTo }) => {
   let dev: DevProcess;
   let browser: Browser;
   let workDir: string;
@@ -55,7 +65,7 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
     // The dev server serves dist/demo/client.js; bundle the client from the tree under test.
     execFileSync(process.execPath, ['scripts/build-demo.js'], { cwd: REPO_ROOT, stdio: 'pipe' });
     workDir = await mkdtemp(join(tmpdir(), 'dropgate-browser-'));
-    [dev, browser] = await Promise.all([startDevProcess(), launchChromium()]);
+    [dev, browser] = await Promise.all([start(), launchChromium()]);
   });
 
   afterAll(async () => {
@@ -160,6 +170,7 @@ describe.skipIf(!chromium.available)('in Chromium, against `dropgate dev`', () =
     expect(Date.now() - started).toBeLessThan(45_000);
     // One presigned PUT, which afterEach then looks for in the server's logs.
     expect(putUrls).toHaveLength(1);
+    expect(new URL(putUrls[0] ?? '').origin).toBe(putsTo(dev));
 
     // The list refreshed with the file; its link serves exactly the bytes that were picked.
     const row = fileRow(name);
