@@ -38,7 +38,7 @@ async function follow(location: string | undefined): Promise<string> {
 }
 
 describe('complete on first read', () => {
-  it('private route: only the owner’s read completes it; others get the 404 of no file, and nothing changes', async () => {
+  it("private route: only the owner's read completes it; others get the 404 of no file, and nothing changes", async () => {
     const { id, bytes } = await signAndPut();
     for (const user of [undefined, 'mallory']) {
       expect((await read(id, user)).status).toBe(404);

@@ -44,7 +44,7 @@ describe.skipIf(!rgw)('overwrites and first reads on the s3 store (Ceph RGW)', (
     expect(read.headers.location).toBeUndefined();
   });
 
-  it('catches an overwrite through the still-valid URL of a client that did not sign If-None-Match (the seed’s)', async () => {
+  it("catches an overwrite through the still-valid URL of a client that did not sign If-None-Match (the seed's)", async () => {
     const first = fileOf('image/png', 4 * KiB);
     const signed = await signAndPut(first);
     expect((await g.call('POST', `${BASE}/${signed.uploadId}/complete`, {})).status).toBe(200);
@@ -52,7 +52,7 @@ describe.skipIf(!rgw)('overwrites and first reads on the s3 store (Ceph RGW)', (
     expect((await g.call('GET', `${BASE}/files/${signed.uploadId}`)).status).toBe(422);
   });
 
-  it('completes a pending upload on its owner’s first read, and only then redirects to RGW', async () => {
+  it("completes a pending upload on its owner's first read, and only then redirects to RGW", async () => {
     const bytes = fileOf('image/png', 4 * KiB);
     const { uploadId } = await signAndPut(bytes);
     expect((await g.call('GET', `${BASE}/files/${uploadId}`, undefined, 'mallory')).status).toBe(404);
