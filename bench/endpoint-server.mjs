@@ -4,7 +4,8 @@
  *   sign-only  dropgate's gateway on the node adapter, exactly as `dropgate serve` builds it (API-key
  *              auth, validation, Redis rate limit, S3 presign) but with a ledger whose `reserve`
  *              resolves at once and stores nothing: the closest honest "no ledger" configuration.
- * Usage: node bench/endpoint-server.mjs <bare|sign-only> <port>; prints "listening <port>".
+ * Usage: node bench/endpoint-server.mjs <bare|sign-only> <port>, API keys comma-separated in
+ * BENCH_KEYS, routes in BENCH_ROUTES (JSON); prints "listening <port>".
  */
 import { createServer } from 'node:http';
 
@@ -39,7 +40,7 @@ if (mode === 'bare') {
     storage: s3FromEnv(process.env),
     ledger,
     routes,
-    authenticate: apiKeyAuth(Object.fromEntries((process.env.BENCH_KEYS ?? process.env.BENCH_KEY).split(',').map((k, i) => [k, `bench-user${i}`]))),
+    authenticate: apiKeyAuth(Object.fromEntries(process.env.BENCH_KEYS.split(',').map((k, i) => [k, `bench-user${i}`]))),
     rateLimiter: redisRateLimiter(redis, { namespace: `bench${process.pid}` }),
   });
   handler = toNodeHandler(gateway);
