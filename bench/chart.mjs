@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const dir = new URL('./results/', import.meta.url);
-const load = (name) => (existsSync(new URL(`${name}.json`, dir)) ? JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) : undefined);
+const load = (name) =>
+  existsSync(new URL(`${name}.json`, dir)) ? JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) : undefined;
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const num = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
@@ -74,9 +75,11 @@ for (const panel of panels) {
 }
 const m = (presign ?? endpoint ?? memory)?.machine;
 if (m) {
-  parts.push(`<text x="10" y="${y + 6}" fill="#718096" font-size="11">${esc(`${m.cpu}, ${m.cores} cores, Node ${m.node}, commit ${m.commit}`)}</text>`);
+  parts.push(
+    `<text x="10" y="${y + 6}" fill="#718096" font-size="11">${esc(`${m.cpu}, ${m.cores} cores, Node ${m.node}, commit ${m.commit}`)}</text>`,
+  );
   y += 20;
 }
-const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif" font-size="13">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif" font-size="13" role="img" aria-label="dropgate benchmark results">\n<title>dropgate benchmark results</title>\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
 writeFileSync(new URL('chart.svg', dir), svg);
 console.log(`wrote bench/results/chart.svg (${panels.length} panels)`);

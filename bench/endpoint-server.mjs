@@ -1,7 +1,7 @@
 /**
  * The in-process servers of `bench endpoint` (the others run `dropgate serve` itself):
  *   bare       node:http: read the JSON body, parse it, answer a fixed JSON (the ceiling)
- *   sign-only  dropgate's gateway on the node adapter, exactly as `dropgate serve` builds it (API-key
+ *   sign-only  dropgate's gateway on the node adapter, from the parts `dropgate serve` uses (API-key
  *              auth, validation, Redis rate limit, S3 presign) but with a ledger whose `reserve`
  *              resolves at once and stores nothing: the closest honest "no ledger" configuration.
  * Usage: node bench/endpoint-server.mjs <bare|sign-only> <port>, API keys comma-separated in
@@ -32,7 +32,10 @@ if (mode === 'bare') {
   const redis = createRedisClient(process.env.REDIS_URL);
   const ledger = new Proxy(
     {
-      reserve: async (input) => ({ ok: true, upload: { ...input, status: 'pending', createdAt: new Date(), completedAt: null, etag: null } }),
+      reserve: async (input) => ({
+        ok: true,
+        upload: { ...input, status: 'pending', createdAt: new Date(), completedAt: null, etag: null },
+      }),
     },
     { get: (target, name) => target[name] ?? (async () => undefined) },
   );

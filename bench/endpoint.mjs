@@ -92,14 +92,32 @@ const keys = (n) => Array.from({ length: n }, (_, i) => keyOf(i));
 
 async function start(config, dir, flags) {
   const port = nextPort();
-  const env = { ...process.env, ...rgwEnv(), DROPGATE_STORAGE: 's3', REDIS_URL, PORT: String(port), BENCH_KEYS: keys(flags.users).join(','), BENCH_ROUTES: JSON.stringify(ROUTES) };
+  const env = {
+    ...process.env,
+    ...rgwEnv(),
+    DROPGATE_STORAGE: 's3',
+    REDIS_URL,
+    PORT: String(port),
+    BENCH_KEYS: keys(flags.users).join(','),
+    BENCH_ROUTES: JSON.stringify(ROUTES),
+  };
   let schema;
   let child;
   if (config === 'bare' || config === 'sign-only') {
-    child = track(spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    child = track(
+      spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
   } else {
     const data = mkdtempSync(join(dir, `${config}-`));
-    Object.assign(env, { DROPGATE_API_KEYS: keys(flags.users).map((k, i) => `${k}:bench-user${i}`).join(','), DROPGATE_DATA_DIR: data });
+    Object.assign(env, {
+      DROPGATE_API_KEYS: keys(flags.users)
+        .map((k, i) => `${k}:bench-user${i}`)
+        .join(','),
+      DROPGATE_DATA_DIR: data,
+    });
     if (config === 'full-pg') {
       const fresh = await freshSchema();
       schema = fresh.schema;
@@ -108,17 +126,27 @@ async function start(config, dir, flags) {
     const configFile = join(data, 'dropgate.config.json');
     (await import('node:fs')).writeFileSync(configFile, JSON.stringify(ROUTES));
     // Logs go nowhere: one JSON line per request would be part of what we measure otherwise.
-    child = track(spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }));
+    child = track(
+      spawn(
+        process.execPath,
+        [...profArgs(flags), join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)],
+        {
+          env,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
+    );
   }
   const url = `http://127.0.0.1:${port}/api/upload`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${keyOf(0)}`, 'content-type': 'application/json' }, body: BODY });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keyOf(0)}`, 'content-type': 'application/json' },
+        body: BODY,
+      });
       const text = await res.text();
       if (res.status === 200) break;
       if (res.status !== 503) throw new Error(`${config}: ${res.status} ${text}`);
@@ -145,10 +173,12 @@ async function start(config, dir, flags) {
 /** autocannon in a child process, so the load generator does not share the server's core. */
 function load(url, flags) {
   return new Promise((resolve, reject) => {
-    const child = track(spawn(process.execPath, [join(ROOT, 'bench/load-child.mjs'), url, String(flags.connections), String(flags.duration), BODY], {
-      env: { ...process.env, BENCH_KEYS: keys(flags.users).join(',') },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }));
+    const child = track(
+      spawn(process.execPath, [join(ROOT, 'bench/load-child.mjs'), url, String(flags.connections), String(flags.duration), BODY], {
+        env: { ...process.env, BENCH_KEYS: keys(flags.users).join(',') },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     const kill = setTimeout(() => child.kill('SIGKILL'), (flags.duration + 30) * 1000);
@@ -166,7 +196,9 @@ function load(url, flags) {
 export async function run(flags) {
   const configs = flags.only ? flags.only.split(',') : ['full-pg', 'full-pglite', 'sign-only', 'bare'];
   const dir = mkdtempSync(join(tmpdir(), 'dropgate-bench-'));
-  console.log(`endpoint: ${flags.runs} runs × ${flags.duration} s, ${flags.connections} connections, ${flags.users} users (API keys, round-robin), configs ${configs.join(', ')}; body ${BODY}`);
+  console.log(
+    `endpoint: ${flags.runs} runs × ${flags.duration} s, ${flags.connections} connections, ${flags.users} users (API keys, round-robin), configs ${configs.join(', ')}; body ${BODY}`,
+  );
   const samples = Object.fromEntries(configs.map((c) => [c, { rps: [], p50: [], p99: [], non2xx: 0, errors: 0 }]));
   try {
     for (let r = 0; r < flags.runs; r++) {
@@ -205,8 +237,12 @@ export async function run(flags) {
     for (const c of configs.filter((c) => c !== 'bare')) ratios[`endpoint-${c}-vs-bare`] = results[c].rps.median / results.bare.rps.median;
   }
   save(flags.users === 1 ? 'endpoint-1user' : 'endpoint', { flags, results, ratios });
-  if (ratios['endpoint-sign-only-vs-bare'] !== undefined) console.log(`bar: sign-only ≥ 50% of bare: ${ratios['endpoint-sign-only-vs-bare'] >= 0.5 ? 'met' : 'MISSED'}`);
-  if (results['full-pg']) console.log(`bar: full-pg p99 ≤ 25 ms: ${results['full-pg'].p99.median <= 25 ? 'met' : 'MISSED'} (vs the seed's Next.js route: not measured)`);
+  if (ratios['endpoint-sign-only-vs-bare'] !== undefined)
+    console.log(`bar: sign-only ≥ 50% of bare: ${ratios['endpoint-sign-only-vs-bare'] >= 0.5 ? 'met' : 'MISSED'}`);
+  if (results['full-pg'])
+    console.log(
+      `bar: full-pg p99 ≤ 25 ms: ${results['full-pg'].p99.median <= 25 ? 'met' : 'MISSED'} (vs the seed's Next.js route: not measured)`,
+    );
   for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
   for (const c of configs) {
     console.log(`VALUE endpoint-${c}-rps ${Math.round(results[c].rps.median)} req/s`);

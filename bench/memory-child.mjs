@@ -22,4 +22,6 @@ const blob = await openAsBlob(path, { type: 'video/mp4' });
 const file = await createClient({ endpoint, route }).upload(blob, { name: 'big.mp4', onProgress: sample });
 clearInterval(timer);
 sample();
-process.stdout.write(`${JSON.stringify({ baseline, peak, growth: peak - baseline, ms: Math.round(performance.now() - started), size: file.size })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ baseline, peak, growth: peak - baseline, ms: Math.round(performance.now() - started), size: file.size })}\n`,
+);

@@ -60,7 +60,9 @@ export async function run(flags) {
         peak.push(m.peak / 1e6);
         baseline.push(m.baseline / 1e6);
         mbps.push(flags.size / 1e6 / (m.ms / 1000));
-        console.log(`run ${r + 1}: RSS ${fmt(m.baseline / 1e6)} MB → peak ${fmt(m.peak / 1e6)} MB (+${fmt(m.growth / 1e6)} MB) in ${m.ms} ms`);
+        console.log(
+          `run ${r + 1}: RSS ${fmt(m.baseline / 1e6)} MB → peak ${fmt(m.peak / 1e6)} MB (+${fmt(m.growth / 1e6)} MB) in ${m.ms} ms`,
+        );
       } finally {
         await stack.close();
         await rm(dataDir, { recursive: true, force: true });
@@ -72,7 +74,9 @@ export async function run(flags) {
   const results = { growthMB: summary(growth), peakMB: summary(peak), baselineMB: summary(baseline), throughputMBps: summary(mbps) };
   const g = results.growthMB;
   console.log(`RSS growth median ${fmt(g.median)} MB (min ${fmt(g.min)}, max ${fmt(g.max)}); peak median ${fmt(results.peakMB.median)} MB`);
-  console.log(`bar: growth < 100 MB above idle: ${g.max * 1e6 < LIMIT ? 'met (every run)' : g.median * 1e6 < LIMIT ? 'met (median)' : 'MISSED'}`);
+  console.log(
+    `bar: growth < 100 MB above idle: ${g.max * 1e6 < LIMIT ? 'met (every run)' : g.median * 1e6 < LIMIT ? 'met (median)' : 'MISSED'}`,
+  );
   save('memory', { flags, results });
   console.log(`RATIO memory-bar-headroom ${(LIMIT / 1e6 / g.median).toFixed(3)}`);
   console.log(`VALUE memory-rss-growth ${g.median.toFixed(1)} MB`);

@@ -8,7 +8,7 @@
  * a contender that did network I/O would fail, not run.
  */
 import { createHash, createHmac, createSecretKey } from 'node:crypto';
-import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AwsClient } from 'aws4fetch';
@@ -65,7 +65,14 @@ export async function contenders() {
       signableHeaders,
     });
 
-  const smithy = new SignatureV4({ credentials, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const smithy = new SignatureV4({
+    credentials,
+    region: REGION,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
   const smithyPut = async () => {
     const path = `/${BUCKET}/${encodeURIComponent(nextKey()).replace(/%2F/g, '/')}`;
     const req = await smithy.presign(
@@ -80,7 +87,9 @@ export async function contenders() {
       },
       { expiresIn: EXPIRES, unsignableHeaders: new Set() },
     );
-    const q = Object.entries(req.query).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const q = Object.entries(req.query)
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
     return `http://${HOST}${req.path}?${q}`;
   };
 
@@ -114,7 +123,9 @@ export async function contenders() {
   const key = createSecretKey(createHmac('sha256', 'k').update('x').digest());
   const floor = () => {
     const h = createHash('sha256').update(canonical).digest('hex');
-    return createHmac('sha256', key).update(sts.slice(0, -64) + h).digest('hex');
+    return createHmac('sha256', key)
+      .update(sts.slice(0, -64) + h)
+      .digest('hex');
   };
 
   return {
@@ -162,7 +173,9 @@ export async function run(flags) {
       console.error(`note: ${c.name} signs: ${new URL(out).searchParams.get('X-Amz-SignedHeaders')}`);
     }
   }
-  console.log(`presign: ${flags.runs} runs × ${flags.ms} ms per contender, interleaved; canonical request ${sizes.canonicalRequest} B, string to sign ${sizes.stringToSign} B`);
+  console.log(
+    `presign: ${flags.runs} runs × ${flags.ms} ms per contender, interleaved; canonical request ${sizes.canonicalRequest} B, string to sign ${sizes.stringToSign} B`,
+  );
   for (const c of list) await rate(c, Math.min(300, flags.ms)); // warm-up (JIT)
   const samples = Object.fromEntries(list.map((c) => [c.name, []]));
   for (let r = 0; r < flags.runs; r++) {
@@ -183,7 +196,9 @@ export async function run(flags) {
     'presign-vs-floor': ours / results.floor.median,
   };
   save('presign', { flags, sizes, results, ratios });
-  console.log(`bars: ≥ 40× aws-sdk: ${ratios['presign-vs-aws-sdk'] >= 40 ? 'met' : 'MISSED'}; ≤ 2× the floor (ratio ≥ 0.5): ${ratios['presign-vs-floor'] >= 0.5 ? 'met' : 'MISSED'}`);
+  console.log(
+    `bars: ≥ 40× aws-sdk: ${ratios['presign-vs-aws-sdk'] >= 40 ? 'met' : 'MISSED'}; ≤ 2× the floor (ratio ≥ 0.5): ${ratios['presign-vs-floor'] >= 0.5 ? 'met' : 'MISSED'}`,
+  );
   for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
   for (const c of list) console.log(`VALUE presign-${c.name} ${Math.round(results[c.name].median)} URLs/s`);
 }

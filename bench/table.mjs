@@ -10,7 +10,9 @@ const n = (v) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1
 const presign = load('presign');
 if (presign) {
   const ours = presign.results.dropgate.median;
-  console.log(`### presign (${presign.machine.at}, commit ${presign.machine.commit}, ${presign.flags.runs} runs × ${presign.flags.ms} ms each)\n`);
+  console.log(
+    `### presign (${presign.machine.at}, commit ${presign.machine.commit}, ${presign.flags.runs} runs × ${presign.flags.ms} ms each)\n`,
+  );
   console.log('| signer | median URLs/s | min | max | dropgate ÷ this |');
   console.log('|---|---:|---:|---:|---:|');
   for (const [name, s] of Object.entries(presign.results)) {
@@ -22,7 +24,9 @@ for (const name of ['endpoint', 'endpoint-1user']) {
   const e = load(name);
   if (!e) continue;
   const bare = e.results.bare?.rps.median;
-  console.log(`### ${name} (${e.machine.at}, commit ${e.machine.commit}, ${e.flags.runs} runs × ${e.flags.duration} s, ${e.flags.connections} connections, ${e.flags.users} users)\n`);
+  console.log(
+    `### ${name} (${e.machine.at}, commit ${e.machine.commit}, ${e.flags.runs} runs × ${e.flags.duration} s, ${e.flags.connections} connections, ${e.flags.users} users)\n`,
+  );
   console.log('| configuration | median req/s | min | max | p50 ms (min–max) | p99 ms (min–max) | non-2xx | ÷ bare |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const [config, r] of Object.entries(e.results)) {
@@ -36,10 +40,17 @@ for (const name of ['endpoint', 'endpoint-1user']) {
 const memory = load('memory');
 if (memory) {
   const r = memory.results;
-  console.log(`### memory (${memory.machine.at}, commit ${memory.machine.commit}, ${memory.flags.runs} uploads of ${memory.flags.size} bytes)\n`);
+  console.log(
+    `### memory (${memory.machine.at}, commit ${memory.machine.commit}, ${memory.flags.runs} uploads of ${memory.flags.size} bytes)\n`,
+  );
   console.log('| measure | median | min | max |');
   console.log('|---|---:|---:|---:|');
-  for (const [label, key] of [['client RSS growth, MB', 'growthMB'], ['client peak RSS, MB', 'peakMB'], ['client RSS before, MB', 'baselineMB'], ['throughput, MB/s', 'throughputMBps']]) {
+  for (const [label, key] of [
+    ['client RSS growth, MB', 'growthMB'],
+    ['client peak RSS, MB', 'peakMB'],
+    ['client RSS before, MB', 'baselineMB'],
+    ['throughput, MB/s', 'throughputMBps'],
+  ]) {
     console.log(`| ${label} | ${n(r[key].median)} | ${n(r[key].min)} | ${n(r[key].max)} |`);
   }
   console.log();
