@@ -88,7 +88,7 @@ export async function startDevProcess(options: DevProcessOptions = {}): Promise<
   };
 
   try {
-    await waitUntilReady(url, exited, options.readyTimeoutMs ?? 30_000);
+    await waitUntilReady(url, exited, options.readyTimeoutMs ?? 90_000);
   } catch (error) {
     await stop();
     const hint = /ERR_MODULE_NOT_FOUND[\s\S]*dist\//.test(output) ? ' (bin/dropgate.js runs the build in dist/: run `npm run build`)' : '';

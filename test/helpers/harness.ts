@@ -104,7 +104,8 @@ export async function createHarness(overrides: Partial<DropgateOptions> = {}): P
     },
     async close() {
       await ledger.close();
-      await rm(dir, { recursive: true, force: true });
+      // A request still finishing can add a token marker while the folder goes; retry like rm -rf would.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
   return harness;
