@@ -32,27 +32,13 @@ export interface UploadRecord {
   completedAt: Date | null;
 }
 
-export interface ReserveInput {
-  id: string;
-  userId: string;
-  route: string;
-  key: string;
-  size: number;
-  contentType: string;
-  name: string | null;
-  checksum: Checksum | null;
-  metadata: Metadata | null;
-  visibility: 'public' | 'private';
-  period: string;
-  multipartId: string | null;
-  partSize: number | null;
-  partCount: number | null;
-  expiresAt: Date;
+/** A new pending upload: the record's own fields, plus the limits the reservation is checked against. */
+export type ReserveInput = Omit<UploadRecord, 'status' | 'etag' | 'createdAt' | 'completedAt'> & {
   /** The allowance of this user, route and period in bytes. */
   allowanceBytes: number;
   /** Most pending uploads this user may hold on this route. */
   pendingCap: number;
-}
+};
 
 export type ReserveResult =
   | { ok: true; upload: UploadRecord }
