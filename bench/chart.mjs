@@ -33,6 +33,17 @@ if (endpoint) {
     })),
   });
 }
+const datapath = load('datapath');
+if (datapath) {
+  panels.push({
+    title: `datapath: ${(datapath.flags.size / 2 ** 30).toFixed(0)} GiB into the disk store, MB/s (median of ${datapath.flags.runs})`,
+    unit: 'MB/s',
+    rows: [
+      { name: 'dropgate/client', ...datapath.results.client, ours: true },
+      { name: 'curl -T', ...datapath.results.curl },
+    ],
+  });
+}
 const memory = load('memory');
 if (memory) {
   const g = memory.results.growthMB;

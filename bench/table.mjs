@@ -37,6 +37,22 @@ for (const name of ['endpoint', 'endpoint-1user']) {
   }
   console.log();
 }
+const datapath = load('datapath');
+if (datapath) {
+  const { client, curl } = datapath.results;
+  console.log(
+    `### datapath (${datapath.machine.at}, commit ${datapath.machine.commit}, ${datapath.flags.runs} runs of ${datapath.flags.size} bytes)\n`,
+  );
+  console.log('| uploader | median MB/s | min | max | ÷ curl |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [name, r] of [
+    ['dropgate/client', client],
+    ['curl -T', curl],
+  ]) {
+    console.log(`| ${name} | ${n(r.median)} | ${n(r.min)} | ${n(r.max)} | ${((100 * r.median) / curl.median).toFixed(1)}% |`);
+  }
+  console.log();
+}
 const memory = load('memory');
 if (memory) {
   const r = memory.results;
