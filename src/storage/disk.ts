@@ -13,6 +13,7 @@ import * as multipart from './disk-multipart.js';
 import { createLayout } from './disk-paths.js';
 import { createDiskReceiver, type DiskContext } from './disk-receiver.js';
 import { createTokenSigner, newNonce } from './disk-token.js';
+import { checkContentType, checkExpiresIn, checkSize } from './target-checks.js';
 import type { GetOptions, ObjectInfo, PartTarget, PresignedRequest, PutTarget, ReceivingStorage } from './types.js';
 
 export interface DiskStorageOptions {
@@ -35,10 +36,6 @@ export interface DiskStorage extends ReceivingStorage {
   /** Removes used-token markers past their expiry and abandoned temp files. */
   cleanup(options?: CleanupOptions): Promise<CleanupResult>;
 }
-
-// Longest URL lifetime anywhere in dropgate (SigV4's own limit), so a disk URL is never more lenient.
-const MAX_EXPIRES_IN = 7 * 24 * 60 * 60;
-const CONTENT_TYPE_SHAPE = /^[\x21-\x7e]+\/[\x20-\x7e]+$/;
 
 /**
  * The disk store. Its URLs only work where the gateway mounts `storage.receiver` (at
@@ -63,12 +60,8 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
   const ctx: DiskContext = { layout, signer: createTokenSigner(options.secret), now };
   const url = (token: string) => `${baseUrl}/${token}`;
   const expiry = (expiresIn: number) => {
-    if (typeof expiresIn !== 'number' || !(expiresIn > 0 && expiresIn <= MAX_EXPIRES_IN)) {
-      throw new DropgateError('INVALID_REQUEST', `expiresIn must be between 0 and ${MAX_EXPIRES_IN} seconds, got ${expiresIn}.`, {
-        field: 'expiresIn',
-      });
-    }
-    return now() + Math.round(expiresIn * 1000);
+    checkExpiresIn(expiresIn);
+    return now() + expiresIn * 1000;
   };
 
   return {
@@ -204,16 +197,4 @@ function checkBaseUrl(baseUrl: string): string {
     );
   }
   return baseUrl.replace(/\/+$/, '');
-}
-
-function checkSize(size: number, max: number): void {
-  if (!Number.isSafeInteger(size) || size < 0 || size > max) {
-    throw new DropgateError('INVALID_REQUEST', `Size must be a whole number of bytes from 0 to ${max}, got ${size}.`, { field: 'size' });
-  }
-}
-
-function checkContentType(contentType: string): void {
-  if (typeof contentType !== 'string' || contentType.length > 255 || !CONTENT_TYPE_SHAPE.test(contentType)) {
-    throw new DropgateError('INVALID_REQUEST', `${JSON.stringify(contentType)} is not a usable content type.`, { field: 'contentType' });
-  }
 }

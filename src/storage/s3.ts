@@ -10,7 +10,8 @@ import { ChecksumSchema, parseWith } from '../shared/protocol.js';
 import { contentDisposition } from '../shared/types.js';
 import * as control from './s3-control.js';
 import { resolveS3Options, type S3StorageOptions, s3OptionsFromEnv } from './s3-options.js';
-import { createPresigner, encodeKey, MAX_PRESIGN_SECONDS, type PresignInput } from './sigv4.js';
+import { createPresigner, encodeKey, type PresignInput } from './sigv4.js';
+import { checkContentType, checkExpiresIn, checkSize } from './target-checks.js';
 import type { GetOptions, PartTarget, PresignedRequest, PutTarget, Storage } from './types.js';
 
 export type { S3Credentials, S3StorageOptions } from './s3-options.js';
@@ -25,7 +26,6 @@ export interface S3Storage extends Storage {
 }
 
 const UNHOISTABLE = ['x-amz-acl', 'x-amz-checksum-sha256'];
-const CONTENT_TYPE_SHAPE = /^[\x21-\x7e]+\/[\x20-\x7e]+$/;
 
 /**
  * The s3 store.
@@ -151,28 +151,4 @@ function checkKey(key: string): string {
     throw new DropgateError('INVALID_REQUEST', `${JSON.stringify(key)} is not a usable object key.`, { field: 'key' });
   }
   return key;
-}
-
-function checkExpiresIn(expiresIn: number): void {
-  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_SECONDS) {
-    throw new DropgateError(
-      'INVALID_REQUEST',
-      `expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS}, got ${expiresIn}.`,
-      {
-        field: 'expiresIn',
-      },
-    );
-  }
-}
-
-function checkSize(size: number, max: number): void {
-  if (!Number.isSafeInteger(size) || size < 0 || size > max) {
-    throw new DropgateError('INVALID_REQUEST', `Size must be a whole number of bytes from 0 to ${max}, got ${size}.`, { field: 'size' });
-  }
-}
-
-function checkContentType(contentType: string): void {
-  if (typeof contentType !== 'string' || contentType.length > 255 || !CONTENT_TYPE_SHAPE.test(contentType)) {
-    throw new DropgateError('INVALID_REQUEST', `${JSON.stringify(contentType)} is not a usable content type.`, { field: 'contentType' });
-  }
 }
