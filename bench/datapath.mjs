@@ -58,8 +58,10 @@ async function withStack(dir, r, fn) {
   }
 }
 
-async function viaClient(endpoint, path, size) {
-  const m = JSON.parse(await exec(process.execPath, [CHILD, endpoint, path, 'big'], 600_000));
+async function viaClient(endpoint, path, size, prof) {
+  // `--prof DIR`: the client writes a CPU profile there (read it with bench/profile-top.mjs).
+  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const m = JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big'], 600_000));
   if (m.size !== size) throw new Error(`client uploaded ${m.size} bytes`);
   return m.ms;
 }
@@ -90,7 +92,7 @@ export async function run(flags) {
     const client = [];
     const curl = [];
     for (let r = 0; r < flags.runs; r++) {
-      const a = await withStack(dir, `c${r}`, (endpoint) => viaClient(endpoint, path, flags.size));
+      const a = await withStack(dir, `c${r}`, (endpoint) => viaClient(endpoint, path, flags.size, flags.prof));
       const b = await withStack(dir, `u${r}`, (endpoint) => viaCurl(endpoint, path, flags.size));
       client.push(flags.size / 1e6 / (a / 1000));
       curl.push(flags.size / 1e6 / (b / 1000));
