@@ -30,6 +30,8 @@ export interface PartsSenderOptions {
   put: Put;
   /** Parts signed per API call. */
   batchSize: number;
+  /** Parts this upload keeps moving at once (each still waits for a slot in the shared queue). */
+  workers: number;
   /** Called whenever the byte count may have changed. */
   onProgress(loadedBytes: number): void;
 }
@@ -162,18 +164,26 @@ export function createPartsSender(options: PartsSenderOptions): PartsSender {
     async run(signal) {
       const run = childSignal(signal);
       let first: unknown;
-      const tasks = parts
-        .filter((part) => part.status !== 'done')
-        .map((part) =>
-          sendPart(part, run.signal).catch((error: unknown) => {
+      const pending = parts.filter((part) => part.status !== 'done');
+      let next = 0;
+      // A few workers, each taking the next part, rather than a task per part: 10,000 parts would
+      // otherwise mean 10,000 waiters (and abort listeners) on the queue at once.
+      const worker = async () => {
+        while (next < pending.length && first === undefined) {
+          const part = pending[next++] as Part;
+          try {
+            await sendPart(part, run.signal);
+          } catch (error) {
             // The first real failure stops the others; theirs are just the abort that follows.
             if (first === undefined) {
               first = error;
               run.abort(error);
             }
-          }),
-        );
-      await Promise.all(tasks);
+            return;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(options.workers, pending.length) }, worker));
       run.dispose();
       if (signal.aborted) throw abortedError(signal.reason);
       if (first !== undefined) throw first;

@@ -189,6 +189,8 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
         hasher: options.hashPart === false ? undefined : (options.hashPart ?? md5Base64),
         put,
         batchSize: Math.min(Math.max(1, concurrency), 100),
+        // One more than the limit: a part waiting out a retry delay does not idle a slot.
+        workers: concurrency + 1,
         onProgress: (loaded) => tracker?.transferred(loaded),
       });
       resumedParts = sender.hold(opened.held);
