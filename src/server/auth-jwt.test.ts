@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DropgateError } from '../shared/errors.js';
+import { refusal } from '../../test/helpers/refusal.js';
 import { jwtAuth, looksLikeJwt } from './auth-jwt.js';
 import type { AuthContext } from './config.js';
 
@@ -21,16 +21,6 @@ const request = (token?: string): AuthContext => ({
   path: '/api/upload',
   raw: undefined,
 });
-
-async function refusal(promise: unknown): Promise<DropgateError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DropgateError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 interface TokenInit {
   alg?: string;

@@ -3,8 +3,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BASE, createHarness, type Harness } from '../../test/helpers/harness.js';
+import { refusal } from '../../test/helpers/refusal.js';
 import { jsonOf } from '../../test/helpers/requests.js';
-import { DropgateError } from '../shared/errors.js';
 import { apiKeyAuth, apiKeysFromEnv, bearerToken } from './auth.js';
 import type { AuthContext } from './config.js';
 
@@ -19,16 +19,6 @@ function request(authorization?: string): AuthContext {
     path: BASE,
     raw: undefined,
   };
-}
-
-async function refusal(promise: unknown): Promise<DropgateError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DropgateError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('apiKeysFromEnv', () => {

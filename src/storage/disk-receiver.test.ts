@@ -9,6 +9,7 @@ import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountTmpfs } from '../../test/helpers/tmpfs.js';
 import { openPut, putChunked, startDiskServer, useDiskServer, waitFor } from './disk-fixtures.contract.js';
 import { sendWithFetch } from './storage.contract.js';
 
@@ -86,22 +87,12 @@ describe('disk receiver over a socket', () => {
   });
 });
 
-// Faults need a filesystem we can fill or freeze: a small tmpfs, which needs root (CI runs as root).
-function mount(dir: string, options: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('disk receiver on a failing filesystem', () => {
   let dir: string;
   let mounted = false;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'dropgate-fault-'));
-    mounted = mount(dir, 'size=1m');
+    mounted = mountTmpfs(dir, 'size=1m');
   });
   afterAll(async () => {
     if (mounted) execFileSync('umount', [dir]);

@@ -14,16 +14,7 @@ import { createDiskStorage, type DiskStorage } from '../../src/storage/disk.js';
 import { type AttackStack, codeOf, diskStack, expectLedger } from '../attacks/stack.js';
 import { fileOf } from '../helpers/harness.js';
 import { gatewayRequest, jsonOf } from '../helpers/requests.js';
-
-// A tmpfs we can fill and freeze needs root (CI runs as root); elsewhere the suite says why it skips.
-function mount(dir: string, options: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const MiB = 1024 * 1024;
 
@@ -35,7 +26,7 @@ describe('the disk store fails under a running gateway', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dropgate-gw-fault-'));
-    mounted = mount(dir, 'size=2m');
+    mounted = mountTmpfs(dir, 'size=2m');
     // Same secret and base path as the harness, so its put() reaches this store's receiver.
     storage = createDiskStorage({
       directory: join(dir, 'files'),
