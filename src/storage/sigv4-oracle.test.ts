@@ -24,93 +24,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
 import { type AwsCredentials, createPresigner, type PresignInput } from './sigv4.js';
+import { FIXED_KEYS, int, pick, rand, randomDate, randomKey, randomToken, SEED } from './sigv4-inputs.contract.js';
 
-// Fixed by default so a failure reproduces; SIGV4_ORACLE_SEED / SIGV4_ORACLE_KEYS fuzz further.
-const SEED = Number(process.env.SIGV4_ORACLE_SEED ?? 0x5eed_2024);
 const KEY_COUNT = Math.max(Number(process.env.SIGV4_ORACLE_KEYS ?? 240), 200);
 const BUCKET = 'dropgate-test';
-
-/** mulberry32: a seeded generator, so a failure names a key that reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = random(SEED);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
-const int = (min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
-
-const PIECES = [
-  ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~',
-  ...' +%~!*\'()=&?#@:$,;[]{}|\\^`"<>\t',
-  '/',
-  '/',
-  '/',
-  '%20',
-  '%2F',
-  '..',
-  'é',
-  'e\u0301',
-  'ü',
-  'ß',
-  '日本語',
-  'ファイル',
-  '🎬',
-  '\u00a0',
-  'Ω',
-  '\u200b',
-];
-
-const FIXED_KEYS = [
-  'plain.mp4',
-  'with space.mp4',
-  'plus+sign',
-  'percent%',
-  '%20already%2Fencoded',
-  'tilde~ok',
-  "!*'()",
-  '=&?#',
-  'a/b/c/d/e/f/g/h/i/j/k/l.bin',
-  '/leading-slash',
-  'trailing/',
-  'double//slash',
-  'dots/.hidden/..two/three.../',
-  '日本語/ファイル.mp4',
-  '🎬 clip.mp4',
-  'caf\u00e9',
-  'cafe\u0301',
-  'tab\there',
-  'new\nline',
-  '[]{}|\\^`"<>',
-  ':@$,;',
-];
-
-/** A random key; never one with a `.` or `..` segment, which the presigner refuses (see sigv4.ts). */
-function randomKey(): string {
-  for (;;) {
-    let key = '';
-    const n = int(1, 40);
-    for (let i = 0; i < n; i++) key += pick(PIECES);
-    if (!/(?:^|\/)\.\.?(?:\/|$)/.test(key)) return key;
-  }
-}
-
-function randomToken(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=';
-  let token = '';
-  for (let i = int(20, 160); i > 0; i--) token += pick([...alphabet]);
-  return token;
-}
-
-function randomDate(): Date {
-  return new Date(Date.UTC(2020, 0, 1) + Math.floor(rand() * 10 * 365 * 86_400_000));
-}
 
 type Style = 'path' | 'virtual';
 
