@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useLoopbackServer } from '../../test/helpers/loopback-server.js';
 import { fetchPut } from './fetch-put.js';
 
 // The transport against a real HTTP server: what the wire carries is the point of these tests.
@@ -15,28 +14,12 @@ interface Received {
   sha256: string;
 }
 
-let server: Server;
-let base: string;
-let dir: string;
 let received: Received[] = [];
-let respond: (req: IncomingMessage, res: ServerResponse) => void;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dropgate-fetch-put-'));
-  server = createServer((req, res) => respond(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  await rm(dir, { recursive: true, force: true });
-});
+const wire = useLoopbackServer('dropgate-fetch-put-');
 
 function receiving(status = 200, body = '') {
   received = [];
-  respond = (req, res) => {
+  wire.respond = (req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (chunk: Buffer) => {
@@ -52,7 +35,7 @@ function receiving(status = 200, body = '') {
 
 async function fileBlob(size: number) {
   const bytes = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
-  const path = join(dir, `f-${size}.bin`);
+  const path = join(wire.dir, `f-${size}.bin`);
   await writeFile(path, bytes);
   return { blob: await openAsBlob(path, { type: 'video/mp4' }), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -63,7 +46,12 @@ describe('fetchPut', () => {
     const { blob, sha256 } = await fileBlob(3 * 1024 * 1024 + 5);
     const loaded: number[] = [];
     await fetchPut(
-      { url: `${base}/put`, headers: { 'content-type': 'video/mp4', 'x-amz-meta-a': '1' }, body: blob, onProgress: (n) => loaded.push(n) },
+      {
+        url: `${wire.base}/put`,
+        headers: { 'content-type': 'video/mp4', 'x-amz-meta-a': '1' },
+        body: blob,
+        onProgress: (n) => loaded.push(n),
+      },
       fetch,
     );
     const [request] = received;
@@ -80,20 +68,20 @@ describe('fetchPut', () => {
 
   it('translates a storage refusal that comes before the body is read', async () => {
     received = [];
-    respond = (_req, res) => res.writeHead(403).end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+    wire.respond = (_req, res) => res.writeHead(403).end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
     const { blob } = await fileBlob(2 * 1024 * 1024);
-    await expect(fetchPut({ url: `${base}/put`, headers: {}, body: blob }, fetch)).rejects.toMatchObject({
+    await expect(fetchPut({ url: `${wire.base}/put`, headers: {}, body: blob }, fetch)).rejects.toMatchObject({
       code: 'UPLOAD_EXPIRED',
       details: { status: 403, storageCode: 'AccessDenied' },
     });
   });
 
   it('stops sending when the signal fires', async () => {
-    respond = (req) => req.resume(); // never answers
+    wire.respond = (req) => req.resume(); // never answers
     const { blob } = await fileBlob(4 * 1024 * 1024);
     const controller = new AbortController();
     const put = fetchPut(
-      { url: `${base}/put`, headers: {}, body: blob, signal: controller.signal, onProgress: () => controller.abort() },
+      { url: `${wire.base}/put`, headers: {}, body: blob, signal: controller.signal, onProgress: () => controller.abort() },
       fetch,
     );
     await expect(put).rejects.toMatchObject({ code: 'UPLOAD_ABORTED' });

@@ -1,34 +1,18 @@
 import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useLoopbackServer } from '../../test/helpers/loopback-server.js';
 import { nodePut } from './node-put.js';
 
 // The Node transport against a real HTTP server: what the wire carries is the point.
-let server: Server;
-let base: string;
-let dir: string;
-let respond: (req: IncomingMessage, res: ServerResponse) => void;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dropgate-node-put-'));
-  server = createServer((req, res) => respond(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  await rm(dir, { recursive: true, force: true });
-});
+const wire = useLoopbackServer('dropgate-node-put-');
 
 async function fileBlob(size: number) {
   const bytes = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
-  const path = join(dir, `f-${size}.bin`);
+  const path = join(wire.dir, `f-${size}.bin`);
   await writeFile(path, bytes);
   return { blob: await openAsBlob(path, { type: 'video/mp4' }), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -36,7 +20,7 @@ async function fileBlob(size: number) {
 describe('nodePut', () => {
   it('streams a Blob slice with a fixed content-length and the signed headers, and returns the ETag', async () => {
     let received: { headers: IncomingMessage['headers']; bytes: number; sha256: string } | undefined;
-    respond = (req, res) => {
+    wire.respond = (req, res) => {
       const hash = createHash('sha256');
       let bytes = 0;
       req.on('data', (chunk: Buffer) => {
@@ -52,7 +36,7 @@ describe('nodePut', () => {
     const part = blob.slice(1024, 2 * 1024 * 1024);
     const loaded: number[] = [];
     const result = await nodePut({
-      url: `${base}/put`,
+      url: `${wire.base}/put`,
       headers: { 'content-md5': 'x', 'content-length': '1' },
       body: part,
       onProgress: (n) => loaded.push(n),
@@ -72,25 +56,31 @@ describe('nodePut', () => {
   });
 
   it('translates a refusal, with its Retry-After', async () => {
-    respond = (req, res) => {
+    wire.respond = (req, res) => {
       req.resume();
       req.on('end', () => res.writeHead(503, { 'retry-after': '4' }).end('<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>'));
     };
     const { blob } = await fileBlob(100_000);
-    await expect(nodePut({ url: `${base}/put`, headers: {}, body: blob })).rejects.toMatchObject({
+    await expect(nodePut({ url: `${wire.base}/put`, headers: {}, body: blob })).rejects.toMatchObject({
       code: 'STORAGE_UNAVAILABLE',
       details: { status: 503, storageCode: 'SlowDown', retryAfter: 4 },
     });
   });
 
   it('stops when the signal fires, and reports an unreachable storage or a cut connection as NETWORK_ERROR', async () => {
-    respond = (req) => req.resume(); // never answers
+    wire.respond = (req) => req.resume(); // never answers
     const { blob } = await fileBlob(4 * 1024 * 1024);
     const controller = new AbortController();
-    const put = nodePut({ url: `${base}/put`, headers: {}, body: blob, signal: controller.signal, onProgress: () => controller.abort() });
+    const put = nodePut({
+      url: `${wire.base}/put`,
+      headers: {},
+      body: blob,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
     await expect(put).rejects.toMatchObject({ code: 'UPLOAD_ABORTED' });
     await expect(nodePut({ url: 'http://127.0.0.1:9/put', headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
-    respond = (req) => req.once('data', () => req.socket.destroy());
-    await expect(nodePut({ url: `${base}/put`, headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    wire.respond = (req) => req.once('data', () => req.socket.destroy());
+    await expect(nodePut({ url: `${wire.base}/put`, headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
   });
 });
