@@ -4,10 +4,6 @@
  * Not for security: it only catches bytes that changed on the way.
  */
 
-// Per-round left rotations and the sine-derived constants of RFC 1321.
-const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
-const K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
-
 export interface Md5 {
   update(bytes: Uint8Array): Md5;
   /** The 16-byte digest; the hash cannot be updated afterwards. */
@@ -15,12 +11,18 @@ export interface Md5 {
 }
 
 /**
+ * Self-contained on purpose (no module-level names, no helpers): the Web Worker hasher runs this
+ * function's source text (`md5-worker.ts`), so it must keep working when copied out of the bundle.
+ *
  * @example
  * const md5 = createMd5();
  * md5.update(new TextEncoder().encode('abc'));
  * toBase64(md5.digest()); // 'kAFQmDzST7DWlj99KOF/cg=='
  */
 export function createMd5(): Md5 {
+  // Per-round left rotations and the sine-derived constants of RFC 1321.
+  const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+  const K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
   const state = new Int32Array([0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476]);
   const block = new Uint8Array(64);
   const words = new Int32Array(16);
@@ -106,7 +108,7 @@ export function createMd5(): Md5 {
   return md5;
 }
 
-/** Base64 of a few bytes (a digest), without Buffer, which browsers lack. */
+/** Base64 of a few bytes (a digest), without Buffer, which browsers lack. Self-contained, like `createMd5`. */
 export function toBase64(bytes: Uint8Array): string {
   let text = '';
   for (const byte of bytes) text += String.fromCharCode(byte);
