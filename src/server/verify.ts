@@ -100,6 +100,15 @@ export async function verifyLanded(
   if (essence(object.contentType) !== upload.contentType) {
     return { ok: false, missing: false, reason: `The storage holds type ${object.contentType}; ${upload.contentType} was signed for.` };
   }
+  // A header the URL did not sign but the store kept (S3 does) would be served with the file:
+  // Content-Disposition naming it invoice.html, a Content-Encoding that garbles it, a year of caching.
+  const extra = Object.keys(object.extraHeaders ?? {});
+  if (extra.length > 0) {
+    return { ok: false, missing: false, reason: `The object was stored with headers that were not signed for: ${extra.join(', ')}.` };
+  }
+  const grants = (await ctx.storage.foreignGrants?.(upload.key)) ?? [];
+  if (grants.length > 0)
+    return { ok: false, missing: false, reason: `The object was stored with grants that were not signed for: ${grants.join(', ')}.` };
   if (upload.checksum?.algorithm === 'md5' && !upload.multipartId && unquote(object.etag) !== base64ToHex(upload.checksum.value)) {
     return { ok: false, missing: false, reason: 'The stored bytes do not match the signed MD5.' };
   }

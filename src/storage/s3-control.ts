@@ -9,9 +9,11 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectAclCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   ListPartsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -63,6 +65,37 @@ async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * What a presigned PUT's unsigned headers left on the object: SigV4 binds only the headers a URL
+ * signs, and S3 stores Content-Disposition, Cache-Control and the like from whoever sends them.
+ */
+function extraHeadersOf(out: HeadObjectCommandOutput): Record<string, string> {
+  const extra: Record<string, string | undefined> = {
+    'content-disposition': out.ContentDisposition,
+    'content-encoding': out.ContentEncoding,
+    'content-language': out.ContentLanguage,
+    'cache-control': out.CacheControl,
+    expires: out.ExpiresString,
+    'x-amz-website-redirect-location': out.WebsiteRedirectLocation,
+  };
+  for (const [name, value] of Object.entries(out.Metadata ?? {})) extra[`x-amz-meta-${name}`] = value;
+  return Object.fromEntries(Object.entries(extra).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+export async function foreignGrants(c: Control, key: string): Promise<string[]> {
+  try {
+    const acl = await c.client.send(new GetObjectAclCommand({ Bucket: c.bucket, Key: key }));
+    const owner = acl.Owner?.ID;
+    return (acl.Grants ?? [])
+      .filter((g) => g.Grantee?.ID === undefined || g.Grantee.ID !== owner)
+      .map((g) => `${g.Permission ?? '?'} to ${g.Grantee?.URI ?? g.Grantee?.ID ?? g.Grantee?.EmailAddress ?? '?'}`);
+  } catch (error) {
+    // Stores without object ACLs (Cloudflare R2) cannot have been given one by a PUT either.
+    if (s3FailureOf(error).code === 'NotImplemented') return [];
+    throw s3Error(error, 'reading the grants of an object (the gateway needs s3:GetObjectAcl)');
+  }
+}
+
 export async function head(c: Control, key: string): Promise<ObjectInfo | undefined> {
   try {
     const out = await c.client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
@@ -72,6 +105,7 @@ export async function head(c: Control, key: string): Promise<ObjectInfo | undefi
       contentType: out.ContentType ?? 'binary/octet-stream',
       etag: out.ETag ?? '',
       lastModified: out.LastModified ?? new Date(0),
+      extraHeaders: extraHeadersOf(out),
     };
   } catch (error) {
     if (!isMissing(s3FailureOf(error))) throw s3Error(error, 'looking up an object');

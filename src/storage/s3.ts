@@ -112,6 +112,8 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
     },
 
     head: (key) => control.head(c, checkKey(key)),
+    // With a canned ACL signed into every PUT, S3 refuses any x-amz-grant-* next to it; only without one can a PUT add grants.
+    ...(!o.acl && { foreignGrants: (key: string) => control.foreignGrants(c, checkKey(key)) }),
     readRange(key, start, end) {
       if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
         throw new DropgateError('INVALID_REQUEST', `Cannot read bytes ${start}..${end}.`, { field: 'range' });

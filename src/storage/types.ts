@@ -48,6 +48,12 @@ export interface ObjectInfo {
   contentType: string;
   etag: string;
   lastModified: Date;
+  /**
+   * Headers stored with the object that a read would send back and that dropgate never signs
+   * (Content-Disposition, Content-Encoding, Cache-Control, x-amz-meta-*, …): S3 keeps whatever
+   * unsigned standard headers a PUT carried. Absent or empty when there are none.
+   */
+  extraHeaders?: Record<string, string>;
 }
 
 export interface StoredPart {
@@ -75,6 +81,12 @@ export interface Storage {
 
   /** Object info, or undefined when no object is at `key`. */
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Grants on the object beyond its owner's, as "PERMISSION to grantee". S3 applies an unsigned
+   * `x-amz-acl` or `x-amz-grant-*` that a presigned PUT carried, so complete must ask. Stores
+   * without per-object ACLs leave this out.
+   */
+  foreignGrants?(key: string): Promise<string[]>;
   /** Bytes `start..end` inclusive (fewer if the object is shorter). */
   readRange(key: string, start: number, end: number): Promise<Uint8Array>;
   /** Removes the object; no error when it is already gone. */
