@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fileOf } from '../helpers/harness.js';
-import { gatewayRequest } from '../helpers/requests.js';
 import { type AttackStack, codeOf, expectLedger, newUser, STACKS, useStack } from './stack.js';
 
 // RFC 6266 with RFC 8187's ext-value: a quoted ASCII fallback without quotes or backslashes, then
@@ -22,9 +21,9 @@ async function servedDisposition(s: AttackStack, user: string, name: string, con
   const done = await s.complete(String(signed.json.uploadId), user);
   expect((done.json.file as { name: string }).name).toBe(name);
   const redirect = await s.call('GET', `/api/upload/files/${signed.json.uploadId}`, { user });
-  const read = await s.gateway.handle(gatewayRequest('GET', new URL(String(redirect.headers.location)).pathname));
+  const read = await s.send({ url: String(redirect.headers.location), method: 'GET', headers: {}, expiresAt: new Date() });
   expect(read.status).toBe(200);
-  return String(read.headers['content-disposition']);
+  return String(read.headers.get('content-disposition'));
 }
 
 describe.each(STACKS)('file names on $name', (factory) => {

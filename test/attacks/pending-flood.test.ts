@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fileOf } from '../helpers/harness.js';
-import { gatewayRequest, jsonOf } from '../helpers/requests.js';
+import { jsonOf } from '../helpers/requests.js';
 import { type AttackStack, codeOf, expectLedger, expectNothingStored, newUser, STACKS } from './stack.js';
 
 const SIZE = 1000;
@@ -15,17 +15,6 @@ const generous = { perUserPerMinute: 10_000, perIpPerMinute: 10_000 };
 /** Signs `count` uploads for `user` all at once; the answers in order. */
 async function signMany(s: AttackStack, user: string, count: number, body: (i: number) => Record<string, unknown>) {
   return Promise.all(Array.from({ length: count }, (_, i) => s.sign(body(i), user)));
-}
-
-/** A PUT whose client hangs up after half the bytes. */
-async function putCutOff(s: AttackStack, signed: Record<string, unknown>) {
-  const url = new URL(String(signed.presignedUrl));
-  const request = gatewayRequest('PUT', url.pathname, { headers: signed.headers as Record<string, string> });
-  request.body = async function* () {
-    yield fileOf('image/png', SIZE / 2);
-    throw new Error('client hung up');
-  };
-  return s.gateway.handle(request);
 }
 
 describe.each(STACKS)('pending flood on $name', (factory) => {
@@ -60,11 +49,14 @@ describe.each(STACKS)('pending flood on $name', (factory) => {
       for (const id of multipart.slice(0, 50)) {
         const parts = await s.call('POST', `/api/upload/${id}/parts`, { user, json: { parts: [{ partNumber: 1 }] } });
         const [part] = (await jsonOf<{ parts: { url: string; headers: Record<string, string> }[] }>(parts)).parts;
-        const put = await s.gateway.handle(gatewayRequest('PUT', new URL(part!.url).pathname, { body: fileOf('image/png', SIZE) }));
+        const put = await s.send({ ...part!, method: 'PUT', expiresAt: new Date() }, fileOf('image/png', SIZE));
         expect(put.status).toBe(200);
       }
       for (const signed of single.slice(0, 50)) expect((await s.put(signed, fileOf('image/png', SIZE))).status).toBe(200);
-      for (const signed of single.slice(50, 100)) expect((await putCutOff(s, signed)).status).toBe(400);
+      // A PUT whose client hangs up halfway: the disk receiver answers 400, S3 never answers.
+      for (const signed of single.slice(50, 100)) {
+        expect(await s.putCutOff(signed, fileOf('image/png', SIZE), SIZE / 2)).toBe(s.store === 'disk' ? 400 : undefined);
+      }
       expect((await s.scratch()).multipart).toHaveLength(100);
       await expectLedger(s, user, { usedBytes: 0, reservedBytes: 1000 * SIZE, pending: 1000 });
 

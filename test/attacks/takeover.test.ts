@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fileOf } from '../helpers/harness.js';
 import { bodyOf } from '../helpers/requests.js';
-import { codeOf, expectLedger, expectNothingStored, newUser, STACKS, useStack } from './stack.js';
+import { codeOf, expectLedger, expectNothingStored, expectRefused, newUser, STACKS, useStack } from './stack.js';
 
 const BASE = '/api/upload';
 
@@ -110,16 +110,39 @@ describe.each(STACKS)('key takeover on $name', (factory) => {
   it('refuses a second write through a URL that already carried a file; the first file stays', async () => {
     const s = stack();
     const user = newUser();
-    const { json } = await s.sign({ size: 512, contentType: 'image/png' }, user);
+    // The disk store's token is single-use whatever the client; on S3 the URL stays valid until it
+    // expires, and what refuses the second write is the If-None-Match: * dropgate's client signs.
+    const { json } = await s.sign({ size: 512, contentType: 'image/png', ifNoneMatch: true }, user);
     const first = fileOf('image/png', 512);
     expect((await s.put(json, first)).status).toBe(200);
-    const replay = await s.put(json, fileOf('image/png', 512));
-    expect(replay.status).toBe(403);
-    expect(JSON.parse(String(replay.body)).error).toMatchObject({ code: 'FORBIDDEN', reason: 'token-used' });
+    await expectRefused(s, await s.put(json, fileOf('image/png', 512)), 'token-used');
     // And after complete too: the recorded file is the first one, byte for byte.
     expect((await s.complete(String(json.uploadId), user)).status).toBe(200);
-    expect((await s.put(json, fileOf('image/png', 512))).status).toBe(403);
+    await expectRefused(s, await s.put(json, fileOf('image/png', 512)), 'token-used');
     expect(Buffer.from(await s.storage.readRange(String(json.key), 0, 511)).equals(Buffer.from(first))).toBe(true);
+    expect((await s.call('GET', `${BASE}/files/${json.uploadId}`, { user })).status).toBe(302);
     await expectNothingStored(s);
+  });
+
+  it("catches an overwrite through a URL signed without If-None-Match (the seed's client) when the file is read", async () => {
+    const s = stack();
+    const user = newUser();
+    const { json } = await s.sign({ size: 512, contentType: 'image/png' }, user);
+    expect((await s.put(json, fileOf('image/png', 512))).status).toBe(200);
+    expect((await s.complete(String(json.uploadId), user)).status).toBe(200);
+    const replay = await s.put(json, fileOf('image/png', 512));
+    if (s.store === 'disk') {
+      await expectRefused(s, replay, 'token-used');
+      expect((await s.call('GET', `${BASE}/files/${json.uploadId}`, { user })).status).toBe(302);
+      return;
+    }
+    // S3 took the bytes (the URL is still valid); the ETag recorded at complete no longer matches,
+    // so the gateway refuses to hand the file out, and never redirects to the new bytes.
+    expect(replay.status).toBe(200);
+    const read = await s.call('GET', `${BASE}/files/${json.uploadId}`, { user });
+    expect(read.status).toBe(422);
+    expect(read.headers.location).toBeUndefined();
+    expect(codeOf(JSON.parse(await bodyOf(read)))).toBe('UPLOAD_INTEGRITY_FAILED');
+    await expectLedger(s, user, { usedBytes: 512, reservedBytes: 0, pending: 0 });
   });
 });

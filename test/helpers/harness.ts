@@ -49,10 +49,16 @@ async function freshLedger(): Promise<Ledger> {
   return createSqlLedger(pgliteDriver(await (await template).clone()));
 }
 
+/** Other parts for the harness: a store and a ledger instead of the disk store and a PGlite clone. */
+export interface HarnessParts {
+  storage?: Storage;
+  ledger?: Ledger;
+}
+
 /** Users are named by the `x-test-user` header; no header, no user. */
-export async function createHarness(overrides: Partial<DropgateOptions> = {}): Promise<Harness> {
+export async function createHarness(overrides: Partial<DropgateOptions> = {}, parts: HarnessParts = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'dropgate-harness-'));
-  const ledger = await freshLedger();
+  const ledger = parts.ledger ?? (await freshLedger());
   const clock = {
     now: new Date('2026-11-24T12:00:00Z'),
     advance(seconds: number) {
@@ -60,12 +66,14 @@ export async function createHarness(overrides: Partial<DropgateOptions> = {}): P
     },
   };
   const now = () => clock.now;
-  const storage = createDiskStorage({
-    directory: join(dir, 'files'),
-    secret: 'test-secret-0123456789abcdef0123456789',
-    baseUrl: `${ORIGIN}${BASE}/_disk`,
-    now,
-  });
+  const storage =
+    parts.storage ??
+    createDiskStorage({
+      directory: join(dir, 'files'),
+      secret: 'test-secret-0123456789abcdef0123456789',
+      baseUrl: `${ORIGIN}${BASE}/_disk`,
+      now,
+    });
   const logs: LogEntry[] = [];
   const gateway = createDropgate({
     storage,
