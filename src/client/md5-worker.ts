@@ -1,0 +1,202 @@
+/**
+ * Part MD5s off the main thread: a small pool of Web Workers, each running `createMd5` from
+ * `md5.ts` (the one MD5 in the codebase) out of a Blob URL built from that function's own source
+ * text. No worker file to ship and no bundler plugin to configure: it works in any bundle, because
+ * the functions it copies are self-contained. A part goes to a worker as its Blob slice (a
+ * reference, not a copy: Blobs are structured-cloneable), and the worker reads it in 4 MiB chunks,
+ * so memory stays bounded whatever the part size. Where workers cannot run (none, a CSP that
+ * forbids `blob:` workers, a bundle that broke the copied source) it falls back to the main thread.
+ */
+import { md5Base64, type PartHasher } from './hash-part.js';
+import { createMd5, toBase64 } from './md5.js';
+
+/** A `PartHasher` backed by workers; they end on their own when idle, or at once with `terminate()`. */
+export type WorkerHasher = PartHasher & {
+  /** Ends every worker now; later calls start new ones. */
+  terminate(): void;
+};
+
+export interface WorkerHasherOptions {
+  /** Workers at most (each hashes one part at a time). Default: cores − 1, between 1 and 4. */
+  maxWorkers?: number;
+  /** A worker with nothing to do for this many milliseconds is terminated. Default 5000. */
+  idleMs?: number;
+  /** Hashes parts when workers cannot. Default `md5Base64` (the pure-JS MD5 on the main thread). */
+  fallback?: PartHasher;
+}
+
+/** Bytes the worker reads at a time. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+type Request = { id: number; part: Blob };
+type Reply = { id: number; md5?: string; error?: string };
+
+interface WorkerScope {
+  onmessage: ((event: { data: Request }) => void) | null;
+  postMessage(reply: Reply): void;
+}
+
+/**
+ * The worker's program. It runs from its source text, so it uses nothing but its arguments and
+ * globals, and no async/await (a bundler targeting old browsers would turn that into a helper
+ * defined outside this function).
+ */
+function workerMain(newMd5: typeof createMd5, base64: typeof toBase64, chunkBytes: number): void {
+  const scope = globalThis as unknown as WorkerScope;
+  scope.onmessage = (event) => {
+    const { id, part } = event.data;
+    const md5 = newMd5();
+    const step = (at: number): Promise<void> | undefined => {
+      if (at >= part.size) {
+        scope.postMessage({ id, md5: base64(md5.digest()) });
+        return undefined;
+      }
+      return part
+        .slice(at, at + chunkBytes)
+        .arrayBuffer()
+        .then((buffer) => {
+          md5.update(new Uint8Array(buffer));
+          return step(at + chunkBytes);
+        });
+    };
+    new Promise<void>((resolve) => resolve(step(0))).catch((error: unknown) => {
+      scope.postMessage({ id, error: String((error as Error | undefined)?.message ?? error) });
+    });
+  };
+}
+
+/** The worker's whole script: the program and the MD5 it runs, as source text. */
+export function md5WorkerSource(): string {
+  return `"use strict";(${workerMain.toString()})(${createMd5.toString()},${toBase64.toString()},${CHUNK_BYTES});`;
+}
+
+/** Whether this runtime has classic Web Workers and Blob URLs to start them from. */
+export function canUseWorkers(): boolean {
+  const g = globalThis as { Worker?: unknown; URL?: { createObjectURL?: unknown } };
+  return typeof g.Worker === 'function' && typeof g.URL?.createObjectURL === 'function' && typeof Blob === 'function';
+}
+
+interface Job {
+  part: Blob;
+  resolve(md5: string): void;
+  reject(error: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * @example
+ * const hashPart = createWorkerHasher();
+ * const client = createClient({ endpoint: '/api/upload', hashPart }); // the browser default anyway
+ * await hashPart(file.slice(0, 16 * 1024 * 1024)); // 'base64 MD5'
+ * hashPart.terminate();
+ */
+export function createWorkerHasher(options: WorkerHasherOptions = {}): WorkerHasher {
+  const fallback = options.fallback ?? md5Base64;
+  const idleMs = options.idleMs ?? 5000;
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
+  const maxWorkers = Math.max(1, Math.floor(options.maxWorkers ?? Math.min(4, cores - 1)));
+  const slots = new Set<Slot>();
+  const waiting: { id: number; job: Job }[] = [];
+  let nextId = 1;
+  let url: string | undefined;
+  // Once a worker fails to run (CSP, a broken copy of the source), the main thread does the work.
+  let broken = !canUseWorkers();
+
+  const onMainThread = (job: Job) => {
+    fallback(job.part).then(job.resolve, job.reject);
+  };
+
+  const stop = (slot: Slot) => {
+    clearTimeout(slot.idleTimer);
+    slot.worker.terminate();
+    slots.delete(slot);
+  };
+
+  const breakDown = () => {
+    broken = true;
+    for (const slot of [...slots]) {
+      stop(slot);
+      for (const job of slot.jobs.values()) onMainThread(job);
+    }
+    for (const { job } of waiting.splice(0)) onMainThread(job);
+  };
+
+  const send = (slot: Slot, id: number, job: Job) => {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    slot.jobs.set(id, job);
+    slot.worker.postMessage({ id, part: job.part } satisfies Request);
+  };
+
+  const spawn = (): Slot | undefined => {
+    try {
+      url ??= URL.createObjectURL(new Blob([md5WorkerSource()], { type: 'text/javascript' }));
+      const slot: Slot = { worker: new Worker(url), jobs: new Map(), idleTimer: undefined };
+      slot.worker.onmessage = (event: MessageEvent<Reply>) => {
+        const { id, md5, error } = event.data;
+        const job = slot.jobs.get(id);
+        if (!job) return;
+        slot.jobs.delete(id);
+        // A part the worker could not read is tried once more here: a real read error then
+        // surfaces as the upload's error, anything else still gets its MD5.
+        if (typeof md5 === 'string' && error === undefined) job.resolve(md5);
+        else onMainThread(job);
+        const next = waiting.shift();
+        if (next) send(slot, next.id, next.job);
+        else if (slot.jobs.size === 0) slot.idleTimer = setTimeout(() => stop(slot), idleMs);
+      };
+      // The script did not load or threw: no worker will do better.
+      slot.worker.onerror = (event) => {
+        event.preventDefault?.();
+        breakDown();
+      };
+      slots.add(slot);
+      return slot;
+    } catch {
+      breakDown();
+      return undefined;
+    }
+  };
+
+  const hasher = ((part: Blob) =>
+    new Promise<string>((resolve, reject) => {
+      const job: Job = { part, resolve, reject };
+      if (broken) return onMainThread(job);
+      const id = nextId++;
+      const free = [...slots].find((slot) => slot.jobs.size === 0);
+      const slot = free ?? (slots.size < maxWorkers ? spawn() : undefined);
+      if (broken) return onMainThread(job);
+      if (slot) send(slot, id, job);
+      else waiting.push({ id, job });
+    })) as WorkerHasher;
+
+  hasher.terminate = () => {
+    for (const slot of [...slots]) {
+      stop(slot);
+      for (const job of slot.jobs.values()) onMainThread(job);
+    }
+    for (const { job } of waiting.splice(0)) onMainThread(job);
+    if (url) URL.revokeObjectURL(url);
+    url = undefined;
+  };
+  return hasher;
+}
+
+let shared: WorkerHasher | undefined;
+
+/**
+ * The default `hashPart`: node:crypto where Node's crypto is there (Node, Bun, Deno), workers in
+ * browsers, the main-thread JS MD5 elsewhere. One pool for every upload of the page.
+ * @example const hasher = options.hashPart ?? defaultPartHasher();
+ */
+export function defaultPartHasher(): PartHasher {
+  const hasNodeCrypto = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (hasNodeCrypto || !canUseWorkers()) return md5Base64;
+  shared ??= createWorkerHasher();
+  return shared;
+}
