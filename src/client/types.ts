@@ -50,11 +50,16 @@ export interface UploadOptions {
   retryDelays?: readonly number[];
   /**
    * The base64 MD5 of a part, signed into its URL as Content-MD5 so the storage refuses a part that
-   * changed on the way. Default: node:crypto in Node, a pure-JS MD5 elsewhere; `false` sends none.
+   * changed on the way. Default: node:crypto in Node; in browsers the pure-JS MD5 in Web Workers
+   * (`createWorkerHasher`), on the main thread where workers cannot run; `false` sends none.
    */
   hashPart?: PartHasher | false;
-  /** Where a multipart upload's state is kept so a later run can send only the missing parts. */
-  resumeStore?: ResumeStore | undefined;
+  /**
+   * Where a multipart upload's state is kept so a later run can send only the missing parts.
+   * Default: IndexedDB in browsers (`createIndexedDbResumeStore`: survives a reload or a browser
+   * restart), none in Node; `false` keeps no state.
+   */
+  resumeStore?: ResumeStore | false | undefined;
   /**
    * The file's identity in `resumeStore`. Default: name, size and lastModified of a File (a plain
    * Blob has no identity, so it resumes only with this set), with the endpoint and route.

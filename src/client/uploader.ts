@@ -9,7 +9,7 @@ import { MiB } from '../shared/sizes.js';
 import { resolveUrl } from './api.js';
 import { type ApiContext, completeUpload, releaseUpload } from './api-calls.js';
 import { fetchPut } from './fetch-put.js';
-import { md5Base64 } from './hash-part.js';
+import { defaultPartHasher } from './md5-worker.js';
 import { createPartsSender } from './multipart.js';
 import { isNode, nodePut } from './node-put.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
@@ -17,6 +17,7 @@ import { abortedError } from './put-error.js';
 import { type Put, withStallTimeout } from './put-watchdog.js';
 import { createQueue, type Queue } from './queue.js';
 import { fingerprintOf } from './resume.js';
+import { defaultResumeStore } from './resume-idb.js';
 import { DEFAULT_RETRY_DELAYS, decide, isResumable, type RetryDecision } from './retry.js';
 import type { FetchLike, UploadOptions, UploadProgress } from './types.js';
 import { forgetSaved, openSession, type Session, type SessionContext } from './upload-session.js';
@@ -77,13 +78,14 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
   const api: ApiContext = { fetchImpl, endpoint: options.endpoint, headers: options.headers, retryDelays, queue };
   const put = withStallTimeout(transport(fetchImpl, options.fetch !== undefined), options.stallTimeoutMs);
   const master = new AbortController();
+  const store = options.resumeStore === false ? undefined : (options.resumeStore ?? defaultResumeStore());
   const session: SessionContext = {
     api,
     file,
     options,
     multipartThreshold: options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD,
-    store: options.resumeStore,
-    fingerprint: options.resumeStore ? fingerprintOf(file, options) : undefined,
+    store,
+    fingerprint: store ? fingerprintOf(file, options) : undefined,
     signal: master.signal,
   };
 
@@ -186,7 +188,7 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
         fetchImpl,
         queue,
         retryDelays,
-        hasher: options.hashPart === false ? undefined : (options.hashPart ?? md5Base64),
+        hasher: options.hashPart === false ? undefined : (options.hashPart ?? defaultPartHasher()),
         put,
         batchSize: Math.min(Math.max(1, concurrency), 100),
         // One more than the limit: a part waiting out a retry delay does not idle a slot.
