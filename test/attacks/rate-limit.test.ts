@@ -3,23 +3,79 @@
  * through, every other request hears 429 RATE_LIMITED with a usable Retry-After, and nothing is
  * reserved for them. Forged X-Forwarded-For headers buy no fresh budget.
  *
- * Counters here live in memory (one process). LIMITERS is where the Redis limiter joins, so the
- * same bursts run against shared counters; two processes sharing them is test/multi-instance's job.
+ * The same bursts run on in-memory counters and on Redis (each stack a namespace of its own);
+ * with Redis, a burst split over two gateway instances still lets exactly the limit through. Two
+ * processes sharing them is test/multi-instance's job.
  */
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RateLimiterFactory } from '../../src/server/config.js';
+import { createDropgate } from '../../src/server/gateway.js';
 import { memoryRateLimiter } from '../../src/server/rate-limit.js';
+import { createRedisClient, redisRateLimiter } from '../../src/server/rate-limit-redis.js';
+import { gatewayRequest } from '../helpers/requests.js';
+import { redisProblem, requireService, TEST_REDIS_URL } from '../helpers/services.js';
 import { type Live, send, startLive } from './live.js';
 import { codeOf, expectLedger, newUser, STACKS } from './stack.js';
 
 const LIMIT = 5;
-const LIMITERS: { name: string; factory: RateLimiterFactory }[] = [{ name: 'memory', factory: memoryRateLimiter }];
+const clients: Redis[] = [];
+afterAll(() => Promise.all(clients.map((c) => c.quit())));
+/** Redis counters in a namespace of their own, on a client of their own (one per gateway instance). */
+const redisIn = async (namespace: string): Promise<RateLimiterFactory> => {
+  const client = createRedisClient(TEST_REDIS_URL);
+  clients.push(client);
+  // The limiter refuses (503) until its client is connected: a fresh instance waits for that.
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  return redisRateLimiter(client, { namespace });
+};
+/** `make(namespace)` gives a gateway its counters; instances given the same namespace share them. */
+const LIMITERS: { name: string; shared: boolean; make: (namespace: string) => Promise<RateLimiterFactory> | RateLimiterFactory }[] = [
+  { name: 'memory', shared: false, make: () => memoryRateLimiter },
+  ...((await requireService('Redis', redisProblem)) ? [{ name: 'Redis', shared: true, make: redisIn }] : []),
+];
 const png = { size: 100, contentType: 'image/png' };
 
 describe.each(STACKS)('rate-limit bursts on $name', (stackFactory) => {
-  describe.each(LIMITERS)('with $name counters', ({ factory: rateLimiter }) => {
-    const create = (perUserPerMinute: number, perIpPerMinute: number, trustProxy = false) =>
-      stackFactory.create({ rateLimiter, trustProxy, routes: { default: { rateLimit: { perUserPerMinute, perIpPerMinute } } } });
+  describe.each(LIMITERS)('with $name counters', ({ make, shared }) => {
+    let namespace = '';
+    const create = async (perUserPerMinute: number, perIpPerMinute: number, trustProxy = false) => {
+      namespace = `dropgate-test-${randomUUID()}`;
+      return stackFactory.create({
+        rateLimiter: await make(namespace),
+        trustProxy,
+        routes: { default: { rateLimit: { perUserPerMinute, perIpPerMinute } } },
+      });
+    };
+
+    it.skipIf(!shared)('lets exactly the per-user limit through a burst split over two gateway instances', async () => {
+      const s = await create(LIMIT, 1000);
+      try {
+        // A second instance: same storage and ledger, its own Redis client, the same counters.
+        const other = createDropgate({
+          storage: s.storage,
+          ledger: s.ledger,
+          publicUrl: 'http://localhost:3000',
+          authenticate: (req) => ({ userId: req.header('x-test-user') ?? '' }),
+          rateLimiter: await make(namespace),
+          routes: { default: { rateLimit: { perUserPerMinute: LIMIT, perIpPerMinute: 1000 } } },
+          now: () => s.clock.now,
+          log: () => {},
+        });
+        const user = newUser();
+        const answers = await Promise.all(
+          Array.from({ length: 10 * LIMIT }, (_, i) =>
+            (i % 2 ? other : s.gateway).handle(gatewayRequest('POST', '/api/upload', { json: png, headers: { 'x-test-user': user } })),
+          ),
+        );
+        expect(answers.filter((a) => a.status === 200)).toHaveLength(LIMIT);
+        expect(answers.filter((a) => a.status === 429)).toHaveLength(9 * LIMIT);
+        await expectLedger(s, user, { usedBytes: 0, reservedBytes: LIMIT * png.size, pending: LIMIT });
+      } finally {
+        await s.close();
+      }
+    });
 
     it('lets exactly the per-user limit through a burst of 10x, with Retry-After on every refusal', async () => {
       const s = await create(LIMIT, 1000);
