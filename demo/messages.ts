@@ -1,19 +1,26 @@
 /**
- * The demo's error messages: human sentences from a DropgateError's code and details. No DOM here,
- * so the wording can be read and tested on its own.
+ * The demo's wording: human sentences from a DropgateError's code and details, progress and
+ * allowance lines. No DOM here, so the wording can be read and tested on its own.
  */
-import { formatBytes } from './client.js';
+import { formatBytes, type UploadProgress } from '../src/client/index.js';
+import type { Allowance } from '../src/shared/protocol.js';
+
+/** What the messages read of a thrown error: its `details` and `message`, when it has them. */
+export interface ErrorLike {
+  message?: string;
+  details?: Record<string, unknown>;
+}
 
 /** Two sizes that must read as different even when they round to the same figure (max vs max+1). */
-function formatPair(a, b) {
+function formatPair(a: number, b: number): [string, string] {
   const [fa, fb] = [formatBytes(a), formatBytes(b)];
   if (fa !== fb || a === b) return [fa, fb];
-  const exact = (n) => `${n.toLocaleString('en-US')} bytes`;
+  const exact = (n: number) => `${n.toLocaleString('en-US')} bytes`;
   return [exact(a), exact(b)];
 }
 
 /** @example formatDuration(75) // '1 min 15 s' */
-export function formatDuration(seconds) {
+export function formatDuration(seconds: number): string {
   const s = Math.max(1, Math.ceil(seconds));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -21,25 +28,25 @@ export function formatDuration(seconds) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-const FRIENDLY_TYPES = { 'video/*': 'videos', 'image/*': 'images', 'audio/*': 'audio', 'application/pdf': 'PDFs' };
+const FRIENDLY_TYPES: Record<string, string> = { 'video/*': 'videos', 'image/*': 'images', 'audio/*': 'audio', 'application/pdf': 'PDFs' };
 
-function listTypes(types) {
+function listTypes(types: string[]): string {
   const names = types.map((t) => FRIENDLY_TYPES[t] ?? t);
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? '');
 }
 
 /** Seconds to wait, from whichever form the details carry (`retryAfter` seconds or `retryAfterMs`). */
-function retryAfterSeconds(details) {
+function retryAfterSeconds(details: Record<string, unknown>): number | undefined {
   const seconds = Number(details.retryAfter ?? details.retryAfterSeconds ?? Number.NaN);
   if (Number.isFinite(seconds)) return seconds;
   const ms = Number(details.retryAfterMs ?? details.msBeforeNext ?? Number.NaN);
   return Number.isFinite(ms) ? ms / 1000 : undefined;
 }
 
-const PERIOD_WORDS = { day: 'today', month: 'this month' };
+const PERIOD_WORDS: Record<string, string> = { day: 'today', month: 'this month' };
 
 /** Codes worth a Retry button: the same request may well succeed a bit later. */
-export function isRetryable(code) {
+export function isRetryable(code: string): boolean {
   return [
     'RATE_LIMITED',
     'NETWORK_ERROR',
@@ -58,28 +65,37 @@ export function isRetryable(code) {
  * @example describeError('FILE_TOO_LARGE', { details: { maxBytes: 209715200 } }, { size: 327155712 })
  * // 'This file is 312 MiB; the limit is 200 MiB.'
  */
-export function describeError(code, error, file, allowance = null) {
-  const details = error?.details ?? {};
+export function describeError(
+  code: string,
+  error: ErrorLike | undefined,
+  file: { size: number; type: string },
+  allowance: Allowance | null = null,
+): string {
+  const details: Record<string, unknown> = error?.details ?? {};
   switch (code) {
     case 'FILE_TOO_LARGE': {
       // The server planned a multipart upload that this client cannot do yet: its message says so.
-      if (details.unsupported) return error.message;
+      if (details.unsupported && error?.message) return error.message;
       const max = Number(details.maxBytes);
       if (!Number.isFinite(max)) return `This file is ${formatBytes(file.size)}, which is over the size limit.`;
       const [size, limit] = formatPair(file.size, max);
       return `This file is ${size}; the limit is ${limit}.`;
     }
     case 'FILE_TYPE_NOT_ALLOWED': {
-      const type = details.contentType ?? file.type;
+      const type = String(details.contentType ?? file.type);
       if (details.extension && type)
         return `The name ends in .${details.extension}, but the file says it is ${type}. Rename it or pick another file.`;
-      const allowed = Array.isArray(details.allowedTypes) ? details.allowedTypes : Array.isArray(details.allowed) ? details.allowed : [];
+      const allowed: string[] = Array.isArray(details.allowedTypes)
+        ? details.allowedTypes
+        : Array.isArray(details.allowed)
+          ? details.allowed
+          : [];
       const what = type ? `Files of type ${type}` : 'Files of an unknown type';
       return `${what} can't be uploaded here.${allowed.length ? ` You can upload ${listTypes(allowed)}.` : ''}`;
     }
     case 'QUOTA_EXCEEDED': {
       const remaining = Number(details.remainingBytes ?? allowance?.remainingBytes);
-      const when = PERIOD_WORDS[details.period ?? allowance?.period];
+      const when = PERIOD_WORDS[String(details.period ?? allowance?.period)];
       const left = Number.isFinite(remaining)
         ? `only ${formatBytes(Math.max(0, remaining))} of your allowance is left${when ? ` ${when}` : ''}`
         : 'your upload allowance is used up';
@@ -111,4 +127,42 @@ export function describeError(code, error, file, allowance = null) {
     default:
       return error?.message ? `Upload failed: ${error.message}` : 'Upload failed.';
   }
+}
+
+/** `12 MiB of 50 MiB · 24% · 8.1 MiB/s · 5 s left`, from the client's progress report. */
+export function progressText({ loadedBytes, totalBytes, bytesPerSecond, etaSeconds }: UploadProgress): string {
+  const percent = totalBytes > 0 ? Math.floor((loadedBytes / totalBytes) * 100) : 0;
+  const parts = [`${formatBytes(loadedBytes)} of ${formatBytes(totalBytes)}`, `${percent}%`];
+  if (bytesPerSecond > 0) parts.push(`${formatBytes(bytesPerSecond)}/s`);
+  if (loadedBytes >= totalBytes) parts.push('checking…');
+  else if (etaSeconds !== null) parts.push(`${formatDuration(etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
+/** `at 14:05`, `tomorrow at 00:00`, or a date: when an allowance resets. */
+export function formatTime(iso: string, now = new Date()): string {
+  const date = new Date(iso);
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const tomorrow = new Date(now);
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  if (date.toDateString() === now.toDateString()) return `at ${time}`;
+  if (date.toDateString() === tomorrow.toDateString()) return `tomorrow at ${time}`;
+  return `on ${date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
+}
+
+/** `3.2 GiB of 10 GiB left today · resets tomorrow at 00:00`. */
+export function allowanceText(value: Allowance): string {
+  const period = { day: ' today', month: ' this month', total: '' }[value.period] ?? '';
+  const resets = value.resetsAt ? ` · resets ${formatTime(value.resetsAt)}` : '';
+  return `${formatBytes(value.remainingBytes)} of ${formatBytes(value.limitBytes)} left${period}${resets}`;
+}
+
+/** A short badge: the name's extension, else the type's subtype (`mp4`, `png`, `pdf`). */
+export function kindLabel(name: string, contentType: string): string {
+  const extension = /\.([a-z0-9]{1,4})$/i.exec(name)?.[1];
+  const subtype = contentType
+    .split('/')[1]
+    ?.split(/[.+;-]/)
+    .pop();
+  return (extension ?? subtype ?? 'file').slice(0, 4).toUpperCase();
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * Bundles the browser client (`src/client/index.ts`) into `dist/demo/client.js` for the demo page,
- * which the dev server serves at `/client.js`. Run by `npm run build` after tsc.
+ * Bundles the demo page's app (`demo/app.tsx`: React, `dropgate/react` and `dropgate/client` from
+ * `src/`) into `dist/demo/app.js`, which the dev server serves at `/app.js`. Run by `npm run build`
+ * after tsc.
  *
- * The demo's own files (`demo/index.html`, `app.js`, `style.css`) are served as they are; only the
- * client is bundled, so the page exercises exactly the code a user of `dropgate/client` runs.
+ * `demo/index.html` and `style.css` are served as they are; the app is bundled from the sources, so
+ * the page exercises exactly the code a user of `dropgate/react` and `dropgate/client` runs.
  *
  * @example
  * node scripts/build-demo.js            // one build
@@ -15,16 +16,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLIENT_ENTRY = join(root, 'src/client/index.ts');
-export const DEMO_BUNDLE = join(root, 'dist/demo/client.js');
+export const DEMO_ENTRY = join(root, 'demo/app.tsx');
+export const DEMO_BUNDLE = join(root, 'dist/demo/app.js');
 
 /** Builds the bundle; throws with a readable message when the entry is missing or does not compile. */
-export async function buildDemo({ entry = CLIENT_ENTRY, outfile = DEMO_BUNDLE } = {}) {
+export async function buildDemo({ entry = DEMO_ENTRY, outfile = DEMO_BUNDLE } = {}) {
   if (!existsSync(entry)) {
-    throw new Error(
-      `build-demo: the browser client entry ${relative(root, entry)} does not exist, so the demo page has no client to load. ` +
-        'It must export upload() and DropgateError.',
-    );
+    throw new Error(`build-demo: the demo app ${relative(root, entry)} does not exist, so the demo page has nothing to run.`);
   }
   // esbuild is a devDependency: imported lazily so `import { DEMO_BUNDLE }` works without it.
   const esbuild = await import('esbuild');
@@ -36,6 +34,9 @@ export async function buildDemo({ entry = CLIENT_ENTRY, outfile = DEMO_BUNDLE } 
     // The client is isomorphic; a Node built-in reaching the browser bundle is a layering bug
     // (STYLE.md: browser code imports only `shared`), and platform 'browser' makes it fail here.
     platform: 'browser',
+    jsx: 'automatic',
+    // React's production build: no development checks in the page users try first.
+    define: { 'process.env.NODE_ENV': '"production"' },
     // The page is a plain ES module; browsers that run module scripts with top-level await.
     target: ['es2022'],
     minify: true,
@@ -56,7 +57,7 @@ async function main() {
   } catch (error) {
     // esbuild's errors carry locations; print them instead of a bare stack.
     const details = error?.errors?.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
-    console.error(details?.length ? `build-demo: bundling the client failed:\n${details.join('\n')}` : String(error?.message ?? error));
+    console.error(details?.length ? `build-demo: bundling the demo app failed:\n${details.join('\n')}` : String(error?.message ?? error));
     process.exitCode = 1;
   }
 }

@@ -34,7 +34,7 @@ interface PageEvent {
 
 declare global {
   interface Window {
-    /** Recorded by demo/app.js for tests and debugging. */
+    /** Recorded by demo/app.tsx for tests and debugging. */
     dropgateEvents: PageEvent[];
     previewSeen?: Promise<{ src: string; finished: number; loadedBytes: number }>;
     __pwned?: number;
@@ -62,7 +62,7 @@ describe.skipIf(!chromium.available).each(STACKS)('in Chromium, against `dropgat
   let putUrls: string[];
 
   beforeAll(async () => {
-    // The dev server serves dist/demo/client.js; bundle the client from the tree under test.
+    // The dev server serves dist/demo/app.js; bundle the demo app from the tree under test.
     execFileSync(process.execPath, ['scripts/build-demo.js'], { cwd: REPO_ROOT, stdio: 'pipe' });
     workDir = await mkdtemp(join(tmpdir(), 'dropgate-browser-'));
     [dev, browser] = await Promise.all([start(), launchChromium()]);

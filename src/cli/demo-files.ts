@@ -1,5 +1,6 @@
 /**
- * Serves the demo page of `dropgate dev`: `demo/` at `/` and the browser bundle at `/client.js`.
+ * Serves the demo page of `dropgate dev`: `demo/index.html` at `/`, its stylesheet, and the React
+ * app bundled from `demo/app.tsx` (scripts/build-demo.js) at `/app.js`.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,11 @@ const TYPES: Record<string, string> = {
   map: 'application/json',
 };
 
-/** `/` and `demo/*.{html,js,css}` by plain names only (no dots or slashes to climb out), and the bundle. */
+/** `/`, the bundle, and `demo/*.css` by plain names only (no dots or slashes to climb out). */
 function fileFor(pathname: string): string | undefined {
   if (pathname === '/' || pathname === '/index.html') return 'demo/index.html';
-  if (pathname === '/client.js' || pathname === '/client.js.map') return `dist/demo${pathname}`;
-  return /^\/[a-z0-9-]+\.(js|css)$/.test(pathname) ? `demo${pathname}` : undefined;
+  if (pathname === '/app.js' || pathname === '/app.js.map') return `dist/demo${pathname}`;
+  return /^\/[a-z0-9-]+\.css$/.test(pathname) ? `demo${pathname}` : undefined;
 }
 
 export async function serveDemo(request: GatewayRequest): Promise<GatewayResponse | undefined> {
