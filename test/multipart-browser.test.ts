@@ -1,15 +1,15 @@
 /**
  * The multipart client in Chromium, bundled for the browser as users bundle it: parts go up with
- * XMLHttpRequest, each with a Content-MD5 from the pure-JS MD5 (no node:crypto in a browser),
- * ETags read from the answers, and the stored bytes equal the source.
+ * XMLHttpRequest, each with a Content-MD5 from the pure-JS MD5 run in a Web Worker (no node:crypto
+ * in a browser), ETags read from the answers, and the stored bytes equal the source.
  */
 import { createHash } from 'node:crypto';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileRecord } from '../src/shared/protocol.js';
 import { MiB } from '../src/shared/sizes.js';
 import { launchChromium, requireOrSkip } from './helpers/chromium.js';
+import { countWorkers, routeClientPage, workerStats } from './helpers/client-page.js';
 import { type DevStack, startDevStack } from './helpers/dev-stack.js';
 import { mp4Bytes, sha256OfUrl } from './helpers/proxied-stack.js';
 
@@ -18,21 +18,9 @@ const chromium = requireOrSkip();
 describe.skipIf(!chromium.available)('multipart in Chromium', () => {
   let stack: DevStack;
   let browser: Browser;
-  let bundle: string;
 
   beforeAll(async () => {
     stack = await startDevStack();
-    const result = await build({
-      entryPoints: ['src/client/index.ts'],
-      bundle: true,
-      format: 'iife',
-      globalName: 'dropgate',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'error',
-    });
-    bundle = result.outputFiles[0]?.text ?? '';
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -40,19 +28,17 @@ describe.skipIf(!chromium.available)('multipart in Chromium', () => {
     await stack?.stop();
   });
 
-  it('sends parts in parallel with XHR and JS MD5s; the stored bytes and the signed MD5s match the source', async () => {
+  it('sends parts in parallel with XHR and JS MD5s from a worker; the stored bytes and the signed MD5s match the source', async () => {
     const bytes = mp4Bytes(40 * MiB + 9); // 3 parts of 16 MiB
     const page = await browser.newPage();
-    const html = `<!doctype html><meta charset="utf-8"><script>${bundle}; document.title = 'ready';</script>`;
-    await page.route(`${stack.url}/__page`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+    await countWorkers(page);
     await page.route(`${stack.url}/__bytes`, (route) => route.fulfill({ contentType: 'video/mp4', body: bytes }));
-    await page.goto(`${stack.url}/__page`);
-    await page.waitForFunction(() => document.title === 'ready');
+    await routeClientPage(page, stack.url);
     const started = performance.now();
     const result = await page.evaluate(async (endpoint) => {
       const data = await (await fetch('/__bytes')).blob();
       const file = new File([data], 'long.mp4', { type: 'video/mp4' });
-      const { createClient } = (window as unknown as { dropgate: typeof import('../src/client/index.js') }).dropgate;
+      const { createClient } = window.dropgate;
       const progress: number[] = [];
       const u = createClient({ endpoint, multipartThreshold: 10 * 1024 * 1024, concurrency: 3 })
         .createUpload(file, { onProgress: (p) => progress.push(p.progress) })
@@ -61,6 +47,7 @@ describe.skipIf(!chromium.available)('multipart in Chromium', () => {
       return { record, progress, isXhr: typeof XMLHttpRequest === 'function' };
     }, '/api/upload');
     const elapsed = performance.now() - started;
+    const workers = await workerStats(page);
     await page.close();
 
     const record: FileRecord = result.record;
@@ -73,6 +60,9 @@ describe.skipIf(!chromium.available)('multipart in Chromium', () => {
       { partNumber: 2, md5: md5(16 * MiB, 32 * MiB) },
       { partNumber: 3, md5: md5(32 * MiB, bytes.length) },
     ]);
+    // Every part's MD5 came from a worker, not the main thread.
+    expect(workers.created).toBeGreaterThanOrEqual(1);
+    expect(workers.md5s).toBe(3);
     expect(result.progress).toEqual([...result.progress].sort((a, b) => a - b));
     expect(result.progress.at(-1)).toBe(1);
     console.info(`browser multipart: 40 MiB in ${Math.round(elapsed)} ms`);

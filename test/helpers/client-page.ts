@@ -1,0 +1,112 @@
+/**
+ * A blank test page with `dropgate/client` on it, for browser suites that drive the client
+ * directly rather than through the demo. The client is bundled from `src/client/index.ts` by
+ * esbuild as users bundle it (browser platform, minified like the demo's bundle, so the Web
+ * Worker hasher's copied source is tested as shipped) and exposed as `window.dropgate`. The page is
+ * served through `page.route` on the server's own origin, so the API is same-origin and a reload
+ * serves it again.
+ *
+ * @example
+ * const page = await openClientPage(browser, stack.url);
+ * await page.locator('#picker').setInputFiles(path);
+ * const record = await page.evaluate(() => window.dropgate.upload(picker.files[0], { endpoint: '/api/upload' }));
+ */
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+
+declare global {
+  interface Window {
+    dropgate: typeof import('../../src/client/index.js');
+  }
+}
+
+export const CLIENT_PAGE_PATH = '/__client-page';
+
+let bundled: Promise<string> | undefined;
+
+/** The client as an IIFE that sets `window.dropgate`; built once per test file. */
+export function clientBundle(): Promise<string> {
+  bundled ??= build({
+    entryPoints: ['src/client/index.ts'],
+    bundle: true,
+    format: 'iife',
+    globalName: 'dropgate',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'error',
+  }).then((result) => result.outputFiles[0]?.text ?? '');
+  return bundled;
+}
+
+export interface ClientPageOptions {
+  /** Response headers of the page, e.g. a Content-Security-Policy. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Serves the page at `{origin}{CLIENT_PAGE_PATH}` for this page (reloads included) and loads it.
+ * The page has one `<input type=file id=picker>`.
+ */
+export async function routeClientPage(page: Page, origin: string, options: ClientPageOptions = {}): Promise<void> {
+  const bundle = await clientBundle();
+  const html = `<!doctype html><meta charset="utf-8"><title>loading</title><input type="file" id="picker"><script>${bundle}; document.title = 'ready';</script>`;
+  await page.route(`${origin}${CLIENT_PAGE_PATH}`, (route) =>
+    route.fulfill({ contentType: 'text/html', body: html, headers: { ...options.headers, 'content-type': 'text/html' } }),
+  );
+  await gotoClientPage(page, origin);
+}
+
+/** (Re)loads the client page and waits until `window.dropgate` is there. */
+export async function gotoClientPage(page: Page, origin: string): Promise<void> {
+  await page.goto(`${origin}${CLIENT_PAGE_PATH}`);
+  await page.waitForFunction(() => document.title === 'ready');
+}
+
+/** A new page of `browser` with the client page loaded. */
+export async function openClientPage(browser: Browser, origin: string, options: ClientPageOptions = {}): Promise<Page> {
+  const page = await browser.newPage();
+  await routeClientPage(page, origin, options);
+  return page;
+}
+
+/**
+ * Counts, from inside the page, the Web Workers the client starts and the part MD5s they send
+ * back, by wrapping the `Worker` constructor before any page script runs. Read with
+ * `page.evaluate(() => window.workerStats)`.
+ */
+export async function countWorkers(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const stats = { created: 0, posted: 0, md5s: 0, terminated: 0 };
+    (window as unknown as { workerStats: typeof stats }).workerStats = stats;
+    const Native = window.Worker;
+    window.Worker = class extends Native {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(url, options);
+        stats.created += 1;
+        this.addEventListener('message', (event: MessageEvent<{ md5?: unknown }>) => {
+          if (typeof event.data?.md5 === 'string') stats.md5s += 1;
+        });
+      }
+      override postMessage(message: unknown, options?: unknown): void {
+        stats.posted += 1;
+        super.postMessage(message, options as StructuredSerializeOptions);
+      }
+      override terminate(): void {
+        stats.terminated += 1;
+        super.terminate();
+      }
+    };
+  });
+}
+
+export interface WorkerStats {
+  created: number;
+  posted: number;
+  md5s: number;
+  terminated: number;
+}
+
+export const workerStats = (page: Page): Promise<WorkerStats> =>
+  page.evaluate(() => (window as unknown as { workerStats: WorkerStats }).workerStats);
