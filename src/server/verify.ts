@@ -81,6 +81,11 @@ async function assembleParts(ctx: GatewayContext, upload: UploadRecord, claimed:
   return undefined;
 }
 
+// Fetch adds `Cache-Control: no-cache` to a request carrying If-None-Match (browsers, Node), and S3
+// keeps it on the object: harmless, since it only asks for less caching. Anything more is refused.
+const CACHE_RESTRICTING = /^(?:no-cache|no-store|private|must-revalidate|no-transform|max-age=0)$/i;
+const onlyRefusesCaching = (value: string) => value.split(',').every((d) => CACHE_RESTRICTING.test(d.trim()));
+
 export async function verifyLanded(
   ctx: GatewayContext,
   route: ResolvedRoute,
@@ -102,7 +107,9 @@ export async function verifyLanded(
   }
   // A header the URL did not sign but the store kept (S3 does) would be served with the file:
   // Content-Disposition naming it invoice.html, a Content-Encoding that garbles it, a year of caching.
-  const extra = Object.keys(object.extraHeaders ?? {});
+  const extra = Object.entries(object.extraHeaders ?? {})
+    .filter(([name, value]) => !(name === 'cache-control' && onlyRefusesCaching(value)))
+    .map(([name]) => name);
   if (extra.length > 0) {
     return { ok: false, missing: false, reason: `The object was stored with headers that were not signed for: ${extra.join(', ')}.` };
   }
