@@ -12,7 +12,10 @@ import { createServer, request as httpRequest, type IncomingMessage } from 'node
 import type { AddressInfo } from 'node:net';
 
 export interface S3Fault {
+  /** 0 with `reset`: no answer at all. */
   status: number;
+  /** Hang up without answering, as a store that dropped the connection (the client sees a reset). */
+  reset?: boolean;
   body?: string;
   headers?: Record<string, string>;
 }
@@ -32,6 +35,9 @@ const xmlError = (code: string) => `<?xml version="1.0" encoding="UTF-8"?><Error
 
 export const slowDown: S3Fault = { status: 503, body: xmlError('SlowDown'), headers: { 'content-type': 'application/xml' } };
 
+/** A connection reset instead of an answer. */
+export const connectionReset: S3Fault = { status: 0, reset: true };
+
 /** What S3 may answer to CompleteMultipartUpload: status 200, and an error in the body. */
 export const ok200WithError = (code = 'InternalError', trailer = ''): S3Fault => ({
   status: 200,
@@ -48,6 +54,10 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     const rule = rules.find((r) => r.left > 0 && r.match(req));
     if (rule) {
       rule.left -= 1;
+      if (rule.fault.reset) {
+        req.socket.resetAndDestroy();
+        return;
+      }
       req.resume();
       res.writeHead(rule.fault.status, rule.fault.headers ?? {}).end(rule.fault.body ?? '');
       return;
