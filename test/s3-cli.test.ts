@@ -12,6 +12,7 @@ import { main } from '../src/cli/index.js';
 import { runS3 } from '../src/cli/s3.js';
 import { type S3Storage, s3FromEnv } from '../src/storage/s3.js';
 import { removePrefix, requireRgw } from './helpers/rgw.js';
+import { startS3FaultProxy } from './helpers/s3-fault-proxy.js';
 
 const rgw = await requireRgw();
 
@@ -165,6 +166,31 @@ describe.skipIf(!rgw)('dropgate s3 and doctor against Ceph RGW', () => {
     expect((await doctor({ S3_BUCKET: 'dropgate-no-such-bucket' })).status('bucket')).toBe('fail');
     const publicBase = await doctor({ S3_PUBLIC_BASE_URL: `${storage.bucketUrl}` });
     expect(publicBase.status('public url')).toBe('warn');
+  });
+
+  it('doctor: a clock 5 minutes ahead of or behind the store fails, in plain words, with exit 1; in step it passes', async () => {
+    // A loopback proxy in front of RGW moves the store's Date; everything else passes through.
+    const proxy = await startS3FaultProxy(String(rgw?.S3_ENDPOINT));
+    try {
+      const through = { DROPGATE_PUBLIC_URL: app, S3_ENDPOINT: proxy.url };
+      for (const [minutes, words] of [
+        [5, 'behind'],
+        [-5, 'ahead of'],
+      ] as const) {
+        proxy.shiftDate(minutes * 60_000);
+        const skewed = await doctor(through);
+        const clock = skewed.checks.find((c) => c.name === 'clock');
+        expect(clock?.status, `store ${minutes} min off`).toBe('fail');
+        expect(clock?.detail).toMatch(new RegExp(`clock is (29[89]|30[0-2]) s ${words} the store's.*sync it \\(NTP\\)`));
+        expect(skewed.code).toBe(1);
+      }
+      proxy.shiftDate(0);
+      const inStep = await doctor(through);
+      expect(inStep.checks.filter((c) => c.status !== 'ok')).toEqual([]);
+      expect(inStep.code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('doctor prints one line per check', async () => {

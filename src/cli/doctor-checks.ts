@@ -51,9 +51,18 @@ export async function doctorChecks(storage: S3Storage, options: DoctorOptions = 
   const skew = date ? Math.round((Date.now() - Date.parse(date)) / 1000) : Number.NaN;
   if (Number.isNaN(skew)) add('clock', 'warn', 'the store sent no Date header to compare with');
   else {
-    const detail = `${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} the store`;
-    // Presigned URLs are dated by this clock: minutes off and they expire early or start late; past 15 min S3 refuses them.
-    add('clock', Math.abs(skew) <= 30 ? 'ok' : Math.abs(skew) <= 300 ? 'warn' : 'fail', detail);
+    // Presigned URLs are dated by this clock: minutes off and they expire early (a 10-minute URL
+    // from a clock 5 minutes behind lives 5) or are refused as not yet valid; past 15 min S3
+    // refuses every request. A minute is already a tenth of the default URL lifetime.
+    const off = Math.abs(skew);
+    const detail = `this machine's clock is ${off} s ${skew > 0 ? 'ahead of' : 'behind'} the store's (Date: ${date})`;
+    if (off <= 30) add('clock', 'ok', detail);
+    else
+      add(
+        'clock',
+        off <= 60 ? 'warn' : 'fail',
+        `${detail}: presigned URLs are dated by this clock, so they expire early or start late; sync it (NTP)`,
+      );
   }
 
   const key = `dropgate-doctor/${randomUUID()}.bin`;

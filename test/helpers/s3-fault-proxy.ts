@@ -28,6 +28,8 @@ export interface S3FaultProxy {
   inject(match: (req: IncomingMessage) => boolean, fault: S3Fault, times?: number): void;
   /** Drops the faults not yet used. */
   clear(): void;
+  /** Moves the `Date` of every answer passed through by `ms` (a store whose clock is off). */
+  shiftDate(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
   const upstream = new URL(target);
   const rules: { match: (req: IncomingMessage) => boolean; fault: S3Fault; left: number }[] = [];
   const seen: string[] = [];
+  let dateShift = 0;
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const rule = rules.find((r) => r.left > 0 && r.match(req));
@@ -65,7 +68,9 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     const forward = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        const headers = { ...answer.headers };
+        if (dateShift && headers.date) headers.date = new Date(Date.parse(headers.date) + dateShift).toUTCString();
+        res.writeHead(answer.statusCode ?? 502, headers);
         answer.pipe(res);
       },
     );
@@ -82,6 +87,9 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     },
     clear() {
       rules.length = 0;
+    },
+    shiftDate(ms) {
+      dateShift = ms;
     },
     async close() {
       server.closeAllConnections();
