@@ -191,7 +191,9 @@ export function UploadDropzone(props: UploadDropzoneProps): ReactNode {
       />
       <label className="dropgate-dropzone-label" htmlFor={inputId}>
         <span style={VISUALLY_HIDDEN}>{props.label ?? 'Choose files to upload'}</span>
-        <span aria-hidden="true">{content}</span>
+        <span className="dropgate-dropzone-content" aria-hidden="true">
+          {content}
+        </span>
       </label>
       {hint === undefined ? null : (
         <p className="dropgate-dropzone-hint" id={hintId}>
