@@ -13,6 +13,7 @@ import { createClient, md5Base64, type UploadProgress } from '../src/client/inde
 import type { FileListResponse, StatusResponse } from '../src/shared/protocol.js';
 import { MiB } from '../src/shared/sizes.js';
 import type { Exchange, Fault } from './helpers/fault-proxy.js';
+import { expectOneFileOneCharge } from './helpers/one-charge.js';
 import { type ProxiedStack, sha256OfUrl, startProxiedStack, writeMp4 } from './helpers/proxied-stack.js';
 
 let s: ProxiedStack;
@@ -104,6 +105,8 @@ describe('multipart through faults', () => {
     expect(during).toEqual([]);
     expectMonotonicToOne(reports);
     expect(await allowance()).toMatchObject({ reservedBytes: 0 });
+    // Parts sent two and three times, a complete cut off and sent again: one file row, one charge.
+    await expectOneFileOneCharge(s.stack.ledger, file.id, SIZE);
     console.info(`faults: ${SIZE} bytes in ${puts.length} part PUTs, ${Math.round(elapsed)} ms`);
   });
 

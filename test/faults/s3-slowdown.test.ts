@@ -15,6 +15,7 @@ import { createClient } from '../../src/client/index.js';
 import { MiB } from '../../src/shared/sizes.js';
 import type { S3Storage } from '../../src/storage/s3.js';
 import { fileOf } from '../helpers/harness.js';
+import { expectOneFileOneCharge } from '../helpers/one-charge.js';
 import { removePrefix, requireRgw, rgwStorage, testPrefix } from '../helpers/rgw.js';
 import { connectionReset, type S3FaultProxy, slowDown, startS3FaultProxy } from '../helpers/s3-fault-proxy.js';
 
@@ -57,22 +58,6 @@ describe.skipIf(!rgw)('S3 SlowDown and resets, end to end (Ceph RGW behind a fau
       return req.method === method && url.pathname.includes(`/${prefix}/`) && test(url);
     };
 
-  /** What the ledger holds for the upload's owner after `file` completed. */
-  async function expectOneFileOneCharge(fileId: string, size: number) {
-    const upload = await stack.ledger.getUpload(fileId);
-    expect(upload?.status).toBe('completed');
-    const userId = String(upload?.userId);
-    const period = new Date().toISOString().slice(0, 10);
-    const { files } = await stack.ledger.listFiles(userId, { limit: 100 });
-    expect(files.filter((f) => f.id === fileId).map((f) => f.size)).toEqual([size]);
-    // One charge per file: what is used is exactly the sum of the files there are (this one included once).
-    const usage = await stack.ledger.usage(userId, 'default', period);
-    const pending = await stack.ledger.pendingCount(userId, 'default');
-    const charged = files.reduce((sum, f) => sum + f.size, 0);
-    expect({ ...usage, pending }).toEqual({ usedBytes: charged, reservedBytes: 0, pending: 0 });
-    expect((await storage.head(String(upload?.key)))?.size).toBe(size);
-  }
-
   it('a single PUT answered SlowDown, then reset, and a complete whose HEAD and read fail first: one file, one charge', async () => {
     const from = proxy.seen.length;
     proxy.inject(onObject('PUT'), slowDown, 1);
@@ -98,7 +83,8 @@ describe.skipIf(!rgw)('S3 SlowDown and resets, end to end (Ceph RGW behind a fau
     const seen = proxy.seen.slice(from);
     expect(seen.filter((l) => l.startsWith('PUT ')).length).toBe(3);
     expect(seen.filter((l) => l.startsWith('HEAD ')).length).toBeGreaterThanOrEqual(3);
-    await expectOneFileOneCharge(file.id, bytes.length);
+    await expectOneFileOneCharge(stack.ledger, file.id, bytes.length);
+    expect((await storage.head(file.key))?.size).toBe(bytes.length);
     const read = await fetch(file.url);
     expect(Buffer.from(await read.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
   });
@@ -130,6 +116,7 @@ describe.skipIf(!rgw)('S3 SlowDown and resets, end to end (Ceph RGW behind a fau
     expect(partPuts.filter((l) => l.includes('partNumber=1&')).length).toBe(2);
     expect(partPuts.filter((l) => l.includes('partNumber=2&')).length).toBe(2);
     expect(seen.filter((l) => l.startsWith('POST ') && l.includes('uploadId=')).length).toBe(2);
-    await expectOneFileOneCharge(file.id, size);
+    await expectOneFileOneCharge(stack.ledger, file.id, size);
+    expect((await storage.head(file.key))?.size).toBe(size);
   });
 });
