@@ -81,7 +81,7 @@ describe.each(STACKS)('type swap on $name', (factory) => {
     expect(codeOf((await s.complete(String(json.uploadId), user)).json)).toBe('UPLOAD_INTEGRITY_FAILED');
   });
 
-  it('serves a PNG that carries HTML after its signature as image/png with nosniff, never as a page', async () => {
+  it('serves a PNG that carries HTML after its signature as image/png (disk: with nosniff), never as a page', async () => {
     const s = stack();
     const user = newUser();
     const polyglot = bytes(...PNG_HEAD, ...text('<html><script>alert(1)</script>'));
