@@ -76,6 +76,61 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'reserve in one statement',
+    // A reservation was BEGIN, five statements and COMMIT: seven round trips holding a pooled
+    // connection (PostgreSQL), seven trips through the WebAssembly boundary (PGlite). As one
+    // function call it is one round trip, with the same conditional writes under the same row
+    // locks, in the same order (pending_counts, then allowance_usage). The upserts create a
+    // missing counter row and take its slot in one step; a row that fails the condition is
+    // locked and left unchanged, so FOUND says whether the slot was taken. A refusal after the
+    // pending slot was taken gives it back while the lock is still held: the statement ends with
+    // no effect. Outcome: 'ok' (r_created_at set), 'pending' (r_amount = pending uploads) or
+    // 'quota' (r_amount = bytes left).
+    sql: `
+      CREATE FUNCTION dropgate_reserve(
+        p_id text, p_user_id text, p_route text, p_key text, p_size bigint, p_content_type text, p_name text,
+        p_checksum jsonb, p_metadata jsonb, p_visibility text, p_period text, p_multipart_id text,
+        p_part_size bigint, p_part_count integer, p_expires_at timestamptz, p_allowance bigint, p_pending_cap bigint,
+        OUT r_outcome text, OUT r_amount bigint, OUT r_created_at timestamptz
+      ) LANGUAGE plpgsql AS $$
+      DECLARE
+        v_used bigint;
+        v_reserved bigint;
+      BEGIN
+        INSERT INTO pending_counts AS c (user_id, route, pending)
+          SELECT p_user_id, p_route, 1 WHERE p_pending_cap >= 1
+          ON CONFLICT (user_id, route) DO UPDATE SET pending = c.pending + 1 WHERE c.pending < p_pending_cap;
+        IF NOT FOUND THEN
+          r_outcome := 'pending';
+          r_amount := coalesce((SELECT c.pending FROM pending_counts c WHERE c.user_id = p_user_id AND c.route = p_route), 0);
+          RETURN;
+        END IF;
+
+        INSERT INTO allowance_usage AS a (user_id, route, period, reserved_bytes)
+          SELECT p_user_id, p_route, p_period, p_size WHERE p_size <= p_allowance
+          ON CONFLICT (user_id, route, period) DO UPDATE SET reserved_bytes = a.reserved_bytes + p_size
+          WHERE a.used_bytes + a.reserved_bytes + p_size <= p_allowance;
+        IF NOT FOUND THEN
+          UPDATE pending_counts SET pending = pending - 1 WHERE user_id = p_user_id AND route = p_route;
+          SELECT a.used_bytes, a.reserved_bytes INTO v_used, v_reserved
+            FROM allowance_usage a WHERE a.user_id = p_user_id AND a.route = p_route AND a.period = p_period;
+          r_outcome := 'quota';
+          r_amount := greatest(0, p_allowance - coalesce(v_used, 0) - coalesce(v_reserved, 0));
+          RETURN;
+        END IF;
+
+        INSERT INTO uploads (id, user_id, route, key, size, content_type, name, checksum, metadata, visibility, status,
+                             period, multipart_id, part_size, part_count, expires_at)
+          VALUES (p_id, p_user_id, p_route, p_key, p_size, p_content_type, p_name, p_checksum, p_metadata, p_visibility,
+                  'pending', p_period, p_multipart_id, p_part_size, p_part_count, p_expires_at)
+          RETURNING created_at INTO r_created_at;
+        r_outcome := 'ok';
+      END
+      $$;
+    `,
+  },
 ];
 
 // Any constant shared by every dropgate instance works; this is "drop" in ASCII.

@@ -2,32 +2,27 @@
  * The ledger as one set of Postgres queries over a `SqlDriver`: PGlite embedded, PostgreSQL when
  * several gateways share it. Every change to counters is a conditional UPDATE that the database
  * evaluates under the row lock, never a read followed by a write, so concurrent gateways on
- * PostgreSQL (READ COMMITTED) cannot oversell an allowance.
+ * PostgreSQL (READ COMMITTED) cannot oversell an allowance. A reservation is one statement, the
+ * `dropgate_reserve` function of migration 3, because it runs on every sign request.
  *
  * Lock order, to keep PostgreSQL free of deadlocks: an upload row, then `pending_counts`, then
  * `allowance_usage`. `reserve` touches no existing upload row.
  */
 import { DropgateError } from '../shared/errors.js';
 import { migrate } from './migrations.js';
-import { isConnectionError, type SqlDriver, type SqlExecutor, toNumber } from './sql.js';
+import { isConnectionError, type SqlDriver, type SqlExecutor, toDate, toNumber } from './sql.js';
 import {
   decodeCursor,
   encodeCursor,
-  INSERT_UPLOAD,
-  insertParams,
+  RESERVE,
+  type ReserveRow,
+  reserveParams,
   toRecord,
   UPLOAD_COLUMNS,
   type UploadRow,
   uploadColumns,
 } from './sql-rows.js';
-import type { Ledger, ReserveResult, Usage } from './types.js';
-
-/** Thrown inside `reserve`'s transaction so that a refusal rolls back the counters it touched. */
-class Refusal extends Error {
-  constructor(readonly result: ReserveResult) {
-    super('reservation refused');
-  }
-}
+import type { Ledger, Usage } from './types.js';
 
 type Owner = { user_id: string; route: string; period: string };
 
@@ -54,38 +49,17 @@ export function createSqlLedger(driver: SqlDriver): Ledger {
 
     reserve: (input) =>
       run('reserve', async () => {
-        const owner = [input.userId, input.route];
-        const bucket = [...owner, input.period];
-        try {
-          return await driver.transaction(async (tx) => {
-            // Rows exist first, so that the conditional UPDATEs below always have a row to lock.
-            await tx.query('INSERT INTO pending_counts (user_id, route) VALUES ($1, $2) ON CONFLICT DO NOTHING', owner);
-            await tx.query('INSERT INTO allowance_usage (user_id, route, period) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', bucket);
-            const slot = await tx.query(
-              'UPDATE pending_counts SET pending = pending + 1 WHERE user_id = $1 AND route = $2 AND pending < $3::bigint RETURNING pending',
-              [...owner, input.pendingCap],
-            );
-            if (slot.rows.length === 0) {
-              throw new Refusal({ ok: false, reason: 'pending', pending: await pendingOf(tx, input.userId, input.route) });
-            }
-            const room = await tx.query(
-              `UPDATE allowance_usage SET reserved_bytes = reserved_bytes + $4::bigint
-               WHERE user_id = $1 AND route = $2 AND period = $3 AND used_bytes + reserved_bytes + $4::bigint <= $5::bigint
-               RETURNING reserved_bytes`,
-              [...bucket, input.size, input.allowanceBytes],
-            );
-            if (room.rows.length === 0) {
-              const usage = await usageOf(tx, input.userId, input.route, input.period);
-              const remainingBytes = Math.max(0, input.allowanceBytes - usage.usedBytes - usage.reservedBytes);
-              throw new Refusal({ ok: false, reason: 'quota', remainingBytes });
-            }
-            const { rows } = await tx.query<UploadRow>(INSERT_UPLOAD, insertParams(input));
-            return { ok: true, upload: toRecord(rows[0]!) } as const;
-          });
-        } catch (error) {
-          if (error instanceof Refusal) return error.result;
-          throw error;
-        }
+        // One statement (migration 3): one round trip, atomic on its own, no transaction to hold.
+        const { rows } = await driver.query<ReserveRow>(RESERVE, reserveParams(input));
+        const row = rows[0];
+        if (!row) throw new Error('dropgate_reserve returned no row');
+        if (row.r_outcome === 'pending') return { ok: false, reason: 'pending', pending: toNumber(row.r_amount) };
+        if (row.r_outcome === 'quota') return { ok: false, reason: 'quota', remainingBytes: toNumber(row.r_amount) };
+        const { allowanceBytes: _allowance, pendingCap: _cap, ...fields } = input;
+        return {
+          ok: true,
+          upload: { ...fields, status: 'pending', etag: null, createdAt: toDate(row.r_created_at), completedAt: null },
+        };
       }),
 
     getUpload: (id) => run('getUpload', () => readUpload(driver, id)),

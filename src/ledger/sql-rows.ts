@@ -88,14 +88,21 @@ export function toRecord(row: UploadRow): UploadRecord {
   };
 }
 
-/** Records a reservation as a pending upload; parameters from `insertParams`. */
-export const INSERT_UPLOAD = `
-  INSERT INTO uploads (id, user_id, route, key, size, content_type, name, checksum, metadata, visibility, status, period,
-                       multipart_id, part_size, part_count, expires_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, 'pending', $11, $12, $13, $14, $15)
-  RETURNING ${UPLOAD_COLUMNS}`;
+/**
+ * Calls migration 3's `dropgate_reserve`: the whole reservation in one statement. Parameters from
+ * `reserveParams`; the casts pick the function's signature whatever types a driver sends.
+ */
+export const RESERVE = `
+  SELECT r_outcome, r_amount, r_created_at FROM dropgate_reserve($1, $2, $3, $4, $5::bigint, $6, $7, $8::jsonb, $9::jsonb, $10, $11,
+    $12, $13::bigint, $14::integer, $15::timestamptz, $16::bigint, $17::bigint)`;
 
-export function insertParams(input: ReserveInput): unknown[] {
+export interface ReserveRow {
+  r_outcome: 'ok' | 'pending' | 'quota';
+  r_amount: unknown;
+  r_created_at: unknown;
+}
+
+export function reserveParams(input: ReserveInput): unknown[] {
   return [
     input.id,
     input.userId,
@@ -113,6 +120,8 @@ export function insertParams(input: ReserveInput): unknown[] {
     input.partSize,
     input.partCount,
     input.expiresAt,
+    input.allowanceBytes,
+    input.pendingCap,
   ];
 }
 
