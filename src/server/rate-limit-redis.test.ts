@@ -141,7 +141,7 @@ describe('redisFromEnv', () => {
     expect(redisFromEnv({})).toBeUndefined();
     expect(redisFromEnv({ REDIS_URL: ' ' })).toBeUndefined();
     const redis = redisFromEnv({ REDIS_URL: 'redis://127.0.0.1:1' }, { lazyConnect: true });
-    expect(redis?.options).toMatchObject({ port: 1, enableOfflineQueue: false, commandTimeout: 1000 });
+    expect(redis?.options).toMatchObject({ port: 1, enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
     redis?.disconnect();
   });
 });
