@@ -111,10 +111,13 @@ export function createUploadStore(getOptions: () => UseUploadOptions): UploadSto
   const start = (id: string, file: File) => {
     const all = getOptions();
     const { client: _client, preview: _preview, onProgress, onComplete, onError, ...options } = all;
-    const uploader = clientOf(all).createUpload(file, {
+    const uploader: Uploader = clientOf(all).createUpload(file, {
       ...options,
       onProgress: (progress) => {
-        const item = update(id, { progress, state: uploaders.get(id)?.state ?? 'uploading' });
+        // The last report comes before `done` settles: the item is `completed` only with its result.
+        const live = uploader.state;
+        const state = live === 'completed' ? 'completing' : FINISHED.has(live) ? find(id)?.state : live;
+        const item = update(id, { progress, ...(state ? { state } : {}) });
         if (item) onProgress?.(item);
       },
     });
