@@ -4,9 +4,10 @@
  * and nothing is stored, or the object is stored and reads back exactly like a control object
  * uploaded without it (same headers, same bytes, no redirect, no copied bytes).
  *
- * Any store runs the table through `checkSmuggledHeaders({ storage, send })`: the disk store today,
- * and the S3 store on Ceph RGW with `sendWithFetch` as it is, where unsigned `x-amz-*` headers
- * should be refused by SigV4 itself (a pass by the first branch).
+ * Any store runs the table through `checkSmuggledHeader({ storage, send })`. The disk store passes
+ * it. Ceph RGW does not: it stores several unsigned headers (an ACL among them), so on S3 the
+ * table goes through sign → PUT → complete instead, where complete refuses what landed
+ * (header-smuggling.test.ts).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
