@@ -1,0 +1,174 @@
+/**
+ * reserve: what one quota reservation costs on PGlite's event loop, in-process, and what batching
+ * would buy. PGlite runs Postgres (WebAssembly) on the calling thread, so the time a reservation
+ * takes is time the gateway's event loop serves nobody: its inverse is PGlite's ceiling in
+ * reservations per second, whatever the HTTP side does.
+ *   ledger     `ledger.reserve()` as the gateway calls it, one after another (PGlite on disk, as
+ *              `dropgate serve` without DATABASE_URL keeps it in the data folder)
+ *   batch-K    K reservations in one statement: the same `dropgate_reserve` function (migration 3)
+ *              applied to K rows of a VALUES list, the way a batching ledger would send the
+ *              reservations that arrived while the previous batch ran. Each reservation is still
+ *              checked and counted on its own; a batch is one transaction.
+ * Every reservation is a new upload of one of --users users (round-robin). Runs are interleaved.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PGlite } from '@electric-sql/pglite';
+import { createSqlLedger, MIGRATIONS, pgliteDriver } from '../dist/ledger/index.js';
+import { fmt, save, summary } from './stats.mjs';
+
+const ALLOWANCE = 1e15;
+let n = 0;
+function input(users) {
+  const id = randomUUID();
+  return {
+    id,
+    userId: `bench-user${n++ % users}`,
+    route: 'default',
+    key: `default/${id}.mp4`,
+    size: 10_485_760,
+    contentType: 'video/mp4',
+    name: 'clip.mp4',
+    checksum: null,
+    metadata: null,
+    visibility: 'private',
+    period: 'total',
+    multipartId: null,
+    partSize: null,
+    partCount: null,
+    expiresAt: new Date(Date.now() + 86_400_000),
+    allowanceBytes: ALLOWANCE,
+    pendingCap: 1e9,
+  };
+}
+
+const FIELDS = 17;
+/** `SELECT … FROM (VALUES (…), …) CROSS JOIN LATERAL dropgate_reserve(…)` for k reservations. */
+function batchSql(k) {
+  const casts = [
+    'text',
+    'text',
+    'text',
+    'text',
+    'bigint',
+    'text',
+    'text',
+    'jsonb',
+    'jsonb',
+    'text',
+    'text',
+    'text',
+    'bigint',
+    'integer',
+    'timestamptz',
+    'bigint',
+    'bigint',
+  ];
+  const rows = Array.from({ length: k }, (_, r) => `(${casts.map((c, i) => `$${r * FIELDS + i + 1}::${c}`).join(', ')})`);
+  const cols = casts.map((_, i) => `c${i}`).join(', ');
+  return `SELECT r.* FROM (VALUES ${rows.join(', ')}) AS v(${cols}) CROSS JOIN LATERAL dropgate_reserve(${cols}) AS r`;
+}
+const paramsOf = (u) => [
+  u.id,
+  u.userId,
+  u.route,
+  u.key,
+  u.size,
+  u.contentType,
+  u.name,
+  null,
+  null,
+  u.visibility,
+  u.period,
+  null,
+  null,
+  null,
+  u.expiresAt,
+  u.allowanceBytes,
+  u.pendingCap,
+];
+
+async function open(dir) {
+  const db = await PGlite.create(mkdtempSync(join(dir, 'pglite-')));
+  const ledger = createSqlLedger(pgliteDriver(db));
+  await ledger.migrate();
+  return { db, ledger };
+}
+
+/** Reservations per second and the event loop's busy share while making `count` of them. */
+async function measure(fn, count, per) {
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  for (let done = 0; done < count; done += per) await fn();
+  const ms = performance.now() - t0;
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  return { perSecond: (count / ms) * 1000, usPerReserve: (ms * 1000) / count, elu };
+}
+
+export async function run(flags) {
+  const hasFunction = MIGRATIONS.some((m) => m.sql.includes('dropgate_reserve'));
+  const batches = hasFunction ? String(flags.batch).split(',').map(Number) : [];
+  const contenders = ['ledger', ...batches.map((k) => `batch-${k}`)];
+  console.log(
+    `reserve: ${flags.runs} runs × ${flags.count} reservations per contender, ${flags.users} users, PGlite on disk (fresh data folder per run)${hasFunction ? '' : '; no dropgate_reserve function in this build, so no batch contenders'}`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'dropgate-bench-reserve-'));
+  const samples = Object.fromEntries(contenders.map((c) => [c, { perSecond: [], usPerReserve: [], elu: [] }]));
+  try {
+    for (let r = 0; r < flags.runs; r++) {
+      for (const c of contenders) {
+        const { db, ledger } = await open(dir);
+        try {
+          let fn;
+          let per = 1;
+          if (c === 'ledger') {
+            fn = async () => {
+              const result = await ledger.reserve(input(flags.users));
+              if (!result.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
+            };
+          } else {
+            per = Number(c.slice('batch-'.length));
+            const sql = batchSql(per);
+            fn = async () => {
+              const { rows } = await db.query(sql, Array.from({ length: per }, () => paramsOf(input(flags.users))).flat());
+              if (rows.length !== per || rows.some((row) => row.r_outcome !== 'ok')) throw new Error(`refused: ${JSON.stringify(rows[0])}`);
+            };
+          }
+          for (let w = 0; w < 200; w += per) await fn(); // warm-up: plans cached, rows for every user exist
+          const m = await measure(fn, flags.count, per);
+          for (const k of Object.keys(m)) samples[c][k].push(m[k]);
+          console.log(
+            `run ${r + 1} ${c.padEnd(10)} ${fmt(m.perSecond).padStart(8)} reservations/s  ${m.usPerReserve.toFixed(0)} µs each  event loop busy ${(100 * m.elu).toFixed(0)}%`,
+          );
+        } finally {
+          await db.close();
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const results = Object.fromEntries(
+    contenders.map((c) => [
+      c,
+      { perSecond: summary(samples[c].perSecond), usPerReserve: summary(samples[c].usPerReserve), elu: summary(samples[c].elu) },
+    ]),
+  );
+  for (const c of contenders) {
+    const { perSecond: s, usPerReserve: u } = results[c];
+    console.log(
+      `${c.padEnd(10)} median ${fmt(s.median).padStart(8)} reservations/s (min ${fmt(s.min)}, max ${fmt(s.max)})  ${u.median.toFixed(0)} µs each (${u.min.toFixed(0)}–${u.max.toFixed(0)})`,
+    );
+  }
+  const ratios = {};
+  for (const k of batches)
+    ratios[`reserve-batch-${k}-vs-ledger`] = results[`batch-${k}`].perSecond.median / results.ledger.perSecond.median;
+  save('reserve', { flags, results, ratios });
+  for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
+  console.log(`VALUE reserve-pglite-cost ${results.ledger.usPerReserve.median.toFixed(0)} µs`);
+  console.log(`VALUE reserve-pglite-ceiling ${Math.round(results.ledger.perSecond.median)} reservations/s`);
+  for (const k of batches) console.log(`VALUE reserve-pglite-batch-${k}-cost ${results[`batch-${k}`].usPerReserve.median.toFixed(0)} µs`);
+}
