@@ -1,32 +1,67 @@
 /**
- * datapath: a --size byte file (default 1 GiB, random bytes behind an MP4 header) uploaded into the
- * disk store of the embedded dev stack by dropgate/client (Node, a child process, defaults: whatever
- * single PUT or multipart plan the gateway gives) vs `curl -T` of the same file to a presigned
- * single-PUT URL from the same gateway (`multipart: false`). Throughput is bytes ÷ wall time: the
- * client's covers sign + PUT(s) + complete; curl's covers the PUT only (the URL is signed before the
- * clock starts), so the comparison is tilted towards curl. Runs interleaved; a fresh stack per run.
- * Bar: ≥ 90% of curl's throughput. RGW is not measured here.
+ * datapath: a --size byte file (default 1 GiB, random bytes behind an MP4 header) uploaded by
+ * dropgate/client (Node, a child process) and by `curl -T` to a presigned single-PUT URL of the same
+ * store, signed by the same gateway (`multipart: false`). Two stores (--targets):
+ *   disk  the embedded dev stack's disk store: the gateway receives the bytes (hash, write, fsync)
+ *   rgw   the S3 store on RGW (/tmp/dropgate-rgw/env): the bytes go to RGW, the gateway only signs
+ * Contenders (--contenders):
+ *   client  the client's defaults: multipart (16 MiB parts, 4 at once), each part's MD5 signed as Content-MD5
+ *   nohash  the same with `hashPart: false`
+ *   single  one PUT from the client (no parts, no hashing), as curl sends it
+ *   curl    `curl -T`, one PUT, no checksum; the URL is signed before its clock starts
+ * Throughput is bytes ÷ wall time; the client's time covers sign + PUT(s) + complete, curl's only
+ * the PUT, which tilts the comparison towards curl. The gateway runs in a process of its own
+ * (bench/datapath-server.mjs), fresh for every upload; its CPU time (/proc) is recorded per upload,
+ * and the client's (process.cpuUsage). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
+ * `--prof DIR`: client and gateway write CPU profiles there (bench/profile-top.mjs reads them).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbedded } from '../dist/cli/embedded.js';
+import { cpuMs } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const CHILD = new URL('./datapath-child.mjs', import.meta.url).pathname;
+const SERVER = new URL('./datapath-server.mjs', import.meta.url).pathname;
+const LABELS = {
+  client: 'dropgate/client',
+  nohash: 'client, hashPart: false',
+  single: 'client, one PUT',
+  curl: 'curl -T',
+};
+
+export function rgwEnv() {
+  const env = {};
+  for (const line of readFileSync('/tmp/dropgate-rgw/env', 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+/** Every child started here, so an interrupted run leaves no server behind. */
+const children = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 
 function exec(cmd, args, limitMs) {
   return new Promise((resolve, reject) => {
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(proc);
     let out = '';
     let err = '';
     proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
     proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
     const kill = setTimeout(() => proc.kill('SIGKILL'), limitMs);
     proc.on('exit', (code) => {
+      children.delete(proc);
       clearTimeout(kill);
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
@@ -34,7 +69,7 @@ function exec(cmd, args, limitMs) {
   });
 }
 
-async function writeFile(path, size) {
+export async function writeFile(path, size) {
   const out = createWriteStream(path);
   const head = Buffer.from([0, 0, 0, 0x18, ...Buffer.from('ftypisom'), 0, 0, 2, 0, ...Buffer.from('isomiso2')]);
   out.write(head);
@@ -47,23 +82,43 @@ async function writeFile(path, size) {
   await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
 }
 
-async function withStack(dir, r, fn) {
-  const dataDir = join(dir, `stack-${r}`);
-  const stack = await startEmbedded({ dataDir, port: 0, host: '127.0.0.1', routes: { big: { maxSize: '3GiB' } }, log: () => {} });
-  try {
-    return await fn(`${stack.url}/api/upload`);
-  } finally {
-    await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
+/**
+ * Starts bench/datapath-server.mjs (disk or s3) with a fresh data folder; resolves with { url, pid, stop }.
+ * `profile`: a file name for its --cpu-prof in flags.prof.
+ */
+export async function startServer(store, dataDir, { prof, profile, env = {} } = {}) {
+  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${profile}`] : [];
+  const child = spawn(process.execPath, [...profArgs, SERVER, store, dataDir], {
+    env: { ...process.env, ...(store === 's3' ? rgwEnv() : {}), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => {
+      out += c;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve(JSON.parse(line).url);
+    });
+    child.once('exit', (code) => reject(new Error(`datapath-server exited ${code}`)));
+  });
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+      children.delete(child);
+    },
+  };
 }
 
-async function viaClient(endpoint, path, size, prof) {
-  // `--prof DIR`: the client writes a CPU profile there (read it with bench/profile-top.mjs).
-  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
-  const m = JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big'], 600_000));
-  if (m.size !== size) throw new Error(`client uploaded ${m.size} bytes`);
-  return m.ms;
+async function viaClient(endpoint, path, mode, prof, profile) {
+  const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${profile}`] : [];
+  return JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big', mode], 600_000));
 }
 
 async function viaCurl(endpoint, path, size) {
@@ -80,36 +135,94 @@ async function viaCurl(endpoint, path, size) {
   const code = await exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', path, ...headers, signed.presignedUrl], 600_000);
   const ms = performance.now() - started;
   if (!/^2\d\d$/.test(code.trim())) throw new Error(`curl PUT answered ${code}`);
-  return ms;
+  return { ms, size, key: signed.key, clientCpuMs: undefined };
 }
 
 export async function run(flags) {
+  const targets = flags.targets.split(',');
+  const contenders = flags.contenders.split(',');
   const dir = await mkdtemp(join(tmpdir(), 'dropgate-bench-datapath-'));
   const path = join(dir, 'data.mp4');
+  // RGW's store here is RAM shared with other tests: each object is deleted right after its upload.
+  const rgw = targets.includes('rgw') ? (await import('../dist/storage/s3.js')).s3FromEnv(rgwEnv()) : undefined;
+  const samples = {};
   try {
     await writeFile(path, flags.size);
-    console.log(`datapath: ${flags.runs} runs each of dropgate/client and curl -T, ${flags.size} bytes into the disk store`);
-    const client = [];
-    const curl = [];
+    console.log(`datapath: ${flags.runs} runs of ${flags.size} bytes; targets ${targets.join(', ')}; contenders ${contenders.join(', ')}`);
     for (let r = 0; r < flags.runs; r++) {
-      const a = await withStack(dir, `c${r}`, (endpoint) => viaClient(endpoint, path, flags.size, flags.prof));
-      const b = await withStack(dir, `u${r}`, (endpoint) => viaCurl(endpoint, path, flags.size));
-      client.push(flags.size / 1e6 / (a / 1000));
-      curl.push(flags.size / 1e6 / (b / 1000));
-      console.log(
-        `run ${r + 1}: dropgate/client ${fmt(client.at(-1))} MB/s (${Math.round(a)} ms)   curl -T ${fmt(curl.at(-1))} MB/s (${Math.round(b)} ms)`,
-      );
+      for (const target of targets) {
+        const line = [];
+        for (const who of contenders) {
+          const store = target === 'disk' ? 'disk' : 's3';
+          const server = await startServer(store, join(dir, `stack-${target}-${who}-${r}`), {
+            prof: flags.prof,
+            profile: `server-${target}-${who}-${r}.cpuprofile`,
+          });
+          let m;
+          let serverCpu;
+          try {
+            const cpu0 = cpuMs(server.pid);
+            m =
+              who === 'curl'
+                ? await viaCurl(server.url, path, flags.size)
+                : await viaClient(
+                    server.url,
+                    path,
+                    who === 'client' ? 'default' : who,
+                    flags.prof,
+                    `client-${target}-${who}-${r}.cpuprofile`,
+                  );
+            serverCpu = cpuMs(server.pid) - cpu0;
+          } finally {
+            await server.stop();
+            await rm(join(dir, `stack-${target}-${who}-${r}`), { recursive: true, force: true });
+          }
+          if (m.key && rgw) await rgw.delete(m.key);
+          if (m.size !== flags.size) throw new Error(`${who} uploaded ${m.size} bytes`);
+          samples[`${target}/${who}`] ??= { mbps: [], serverCpuMs: [], clientCpuMs: [] };
+          const s = samples[`${target}/${who}`];
+          s.mbps.push(flags.size / 1e6 / (m.ms / 1000));
+          s.serverCpuMs.push(serverCpu);
+          if (m.clientCpuMs !== undefined) s.clientCpuMs.push(m.clientCpuMs);
+          line.push(`${who} ${fmt(s.mbps.at(-1))} MB/s (${Math.round(m.ms)} ms, gateway CPU ${Math.round(serverCpu)} ms)`);
+        }
+        console.log(`run ${r + 1} ${target}: ${line.join('   ')}`);
+      }
     }
-    const results = { client: summary(client), curl: summary(curl) };
-    for (const [name, s] of Object.entries(results))
-      console.log(`${name.padEnd(7)} median ${fmt(s.median)} MB/s (min ${fmt(s.min)}, max ${fmt(s.max)})`);
-    const ratio = results.client.median / results.curl.median;
-    save('datapath', { flags, results, ratios: { 'datapath-disk-vs-curl': ratio } });
-    console.log(`bar: ≥ 90% of curl: ${ratio >= 0.9 ? 'met' : 'MISSED'}`);
-    console.log(`RATIO datapath-disk-vs-curl ${ratio.toFixed(3)}`);
-    console.log(`VALUE datapath-disk-client ${results.client.median.toFixed(1)} MB/s`);
-    console.log(`VALUE datapath-disk-curl ${results.curl.median.toFixed(1)} MB/s`);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+
+  const results = {};
+  const ratios = {};
+  for (const target of targets) {
+    results[target] = {};
+    for (const who of contenders) {
+      const s = samples[`${target}/${who}`];
+      results[target][who] = {
+        mbps: summary(s.mbps),
+        serverCpuMs: summary(s.serverCpuMs),
+        ...(s.clientCpuMs.length ? { clientCpuMs: summary(s.clientCpuMs) } : {}),
+      };
+      const { mbps, serverCpuMs, clientCpuMs } = results[target][who];
+      console.log(
+        `${target.padEnd(4)} ${LABELS[who].padEnd(24)} median ${fmt(mbps.median)} MB/s (min ${fmt(mbps.min)}, max ${fmt(mbps.max)})  gateway CPU ${Math.round(serverCpuMs.median)} ms${clientCpuMs ? `  client CPU ${Math.round(clientCpuMs.median)} ms` : ''}`,
+      );
+    }
+    const curl = results[target].curl?.mbps.median;
+    if (curl) {
+      for (const who of contenders.filter((c) => c !== 'curl')) {
+        ratios[`datapath-${target}${who === 'client' ? '' : `-${who}`}-vs-curl`] = results[target][who].mbps.median / curl;
+      }
+    }
+  }
+  save('datapath', { flags, results, ratios });
+  for (const target of targets) {
+    const ratio = ratios[`datapath-${target}-vs-curl`];
+    if (ratio !== undefined) console.log(`bar (${target}): client ≥ 90% of curl: ${ratio >= 0.9 ? 'met' : 'MISSED'}`);
+  }
+  for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
+  for (const target of targets) {
+    for (const who of contenders) console.log(`VALUE datapath-${target}-${who} ${results[target][who].mbps.median.toFixed(1)} MB/s`);
   }
 }
