@@ -103,6 +103,8 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
     const hintId = await input.getAttribute('aria-describedby');
     expect(await page.locator(`[id="${hintId}"]`).textContent()).toBe('Images, videos, audio and PDFs.');
 
+    // Playwright intercepts file choosers once a listener exists; set it up before any key is pressed.
+    page.on('filechooser', () => {});
     await page.keyboard.press('Tab'); // the Unmount button
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('picker');
@@ -182,6 +184,22 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
     await poll(() => item('abort-me.mp4')).toMatchObject({ state: 'aborted', code: 'UPLOAD_ABORTED' });
     await poll(reserved).toBe(before);
     await poll(liveText).toContain('Upload of abort-me.mp4 cancelled.');
+  });
+
+  it('pauses an upload, keeping its reservation, and resumes it to completion', async () => {
+    const before = await reserved();
+    await throttle(1 * MiB);
+    const file = mp4('pause-me.mp4', 3 * MiB);
+    await page.locator('#picker').setInputFiles(file);
+    await poll(async () => (await item('pause-me.mp4'))?.loadedBytes ?? 0).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Pause pause-me.mp4' }).click();
+    await poll(async () => (await item('pause-me.mp4'))?.state).toBe('paused');
+    // Paused is not abandoned: the server keeps the upload and its allowance.
+    expect(await reserved()).toBe(before + file.buffer.length);
+    await throttle(64 * MiB);
+    await page.getByRole('button', { name: 'Resume pause-me.mp4' }).click();
+    await poll(() => item('pause-me.mp4')).toMatchObject({ state: 'completed', resultSize: file.buffer.length });
+    await poll(reserved).toBe(before);
   });
 
   it('revokes the preview URL when the item is removed', async () => {

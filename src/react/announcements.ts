@@ -15,7 +15,10 @@ export type UploadAnnouncement =
   | { kind: 'aborted'; item: UploadItem }
   | { kind: 'rejected'; file: File; reason: string };
 
-/** The default wording; the error's code is included so it can be looked up. */
+/**
+ * The default wording; the error's code is included so it can be looked up.
+ * @example describeAnnouncement({ kind: 'completed', item }) // 'clip.mp4 uploaded.'
+ */
 export function describeAnnouncement(event: UploadAnnouncement): string {
   switch (event.kind) {
     case 'started':

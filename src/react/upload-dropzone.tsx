@@ -60,7 +60,10 @@ const VISUALLY_HIDDEN: CSSProperties = {
 /** How many past announcements stay in the live region (older ones are dropped). */
 const KEPT = 5;
 
-/** `accept` as the browser reads it: extensions, `type/*` and exact types, comma-separated. */
+/**
+ * `accept` as the browser reads it: extensions, `type/*` and exact types, comma-separated.
+ * @example matchesAccept(file, 'image/*,.pdf') // true for a PNG or a PDF
+ */
 export function matchesAccept(file: File, accept: string | undefined): boolean {
   if (!accept?.trim()) return true;
   const name = file.name.toLowerCase();

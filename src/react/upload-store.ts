@@ -65,7 +65,10 @@ const emptyProgress = (file: File): UploadProgress => ({
   etaSeconds: null,
 });
 
-/** Whatever was thrown, as the one error type, so `item.error.code` is always there. */
+/**
+ * Whatever was thrown, as the one error type, so `item.error.code` is always there.
+ * @example toDropgateError(new TypeError('Failed to fetch')).code // 'INTERNAL_ERROR'
+ */
 export function toDropgateError(error: unknown): DropgateError {
   if (error instanceof DropgateError) return error;
   if (error instanceof Error && error.name === 'AbortError')
@@ -223,4 +226,5 @@ export function createUploadStore(getOptions: () => UseUploadOptions): UploadSto
   return store;
 }
 
+/** @example items.filter(isFinished) // the completed, failed and aborted ones */
 export const isFinished = (item: UploadItem) => FINISHED.has(item.state);

@@ -48,6 +48,12 @@ function Uploads() {
         {uploads.items.map((item) => (
           <li key={item.id} data-state={item.state}>
             <span className="name">{item.name}</span>
+            <button type="button" onClick={() => uploads.pause(item.id)}>
+              Pause {item.name}
+            </button>
+            <button type="button" onClick={() => uploads.resume(item.id)}>
+              Resume {item.name}
+            </button>
             <button type="button" onClick={() => uploads.abort(item.id)}>
               Abort {item.name}
             </button>
