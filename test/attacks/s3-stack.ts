@@ -73,7 +73,9 @@ export function s3Stack(env: RgwEnv): StackFactory {
       const storage: S3Storage = rgwStorage({ ...env, S3_BUCKET: bucket });
       await storage.client.send(new CreateBucketCommand({ Bucket: bucket }));
       const schema = await createTestSchema();
-      const ledger = createPostgresLedger({ connectionString: TEST_DATABASE_URL, schema: schema.name });
+      // The floods sign 1,000 at once on a pool of 10: on a loaded CI machine the queue outlasts the
+      // default 10 s wait (503 LEDGER_UNAVAILABLE); what they test is the cap, so let them queue.
+      const ledger = createPostgresLedger({ connectionString: TEST_DATABASE_URL, schema: schema.name, acquireTimeoutMillis: 60_000 });
       await ledger.migrate();
       const harness = await createHarness(overrides, { storage, ledger });
 
