@@ -34,3 +34,15 @@ export async function consume(limiter: RateLimiterAbstract, key: string, who: 'u
     throw new DropgateError('SERVICE_UNAVAILABLE', 'The rate limiter is unavailable; nothing was signed.', {}, { cause: result });
   }
 }
+
+/**
+ * Takes one point from the IP's and the user's budgets at once, so that with Redis both commands
+ * go out in one write and come back in one round trip. Both points are taken even when one budget
+ * refuses (as when they were taken one after the other and the user's refused); the IP's refusal
+ * is the one reported when both refuse.
+ */
+export async function consumeBoth(limiters: RouteLimiters, ip: string, userId: string): Promise<void> {
+  const [perIp, perUser] = await Promise.allSettled([consume(limiters.perIp, ip, 'IP address'), consume(limiters.perUser, userId, 'user')]);
+  if (perIp.status === 'rejected') throw perIp.reason;
+  if (perUser.status === 'rejected') throw perUser.reason;
+}

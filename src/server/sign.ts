@@ -12,7 +12,7 @@ import { formatBytes } from '../shared/sizes.js';
 import { assertNameMatchesType, assertSafeFileName, essence, extensionForType, isTypeAllowed } from '../shared/types.js';
 import { periodOf, type ResolvedRoute } from './config.js';
 import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js';
-import { consume } from './rate-limit.js';
+import { consumeBoth } from './rate-limit.js';
 
 type SignRequest = ReturnType<typeof parseSignRequest>;
 
@@ -56,9 +56,7 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
   const route = req.route === undefined ? ctx.defaultRoute : ctx.routes.get(req.route);
   if (!route) throw new DropgateError('INVALID_REQUEST', `Unknown route "${req.route}".`, { field: 'route' });
 
-  const limiters = ctx.limiters.get(route.name)!;
-  await consume(limiters.perIp, ip, 'IP address');
-  await consume(limiters.perUser, userId, 'user');
+  await consumeBoth(ctx.limiters.get(route.name)!, ip, userId);
   assertAcceptable(route, req);
   const contentType = essence(req.contentType);
 
