@@ -25,9 +25,11 @@ if (mode === 'bare') {
     });
   };
 } else if (mode === 'sign-only') {
-  const { createDropgate, apiKeyAuth, createRedisClient, redisRateLimiter } = await import('../dist/server/index.js');
-  const { s3FromEnv } = await import('../dist/storage/index.js');
-  const { toNodeHandler } = await import('../dist/adapters/node.js');
+  // BENCH_DIST: another build's dist/ (bench endpoint --baseline), for before/after in one invocation.
+  const dist = process.env.BENCH_DIST ?? new URL('../dist/', import.meta.url).pathname;
+  const { createDropgate, apiKeyAuth, createRedisClient, redisRateLimiter } = await import(`${dist}/server/index.js`);
+  const { s3FromEnv } = await import(`${dist}/storage/index.js`);
+  const { toNodeHandler } = await import(`${dist}/adapters/node.js`);
   const { routes } = JSON.parse(process.env.BENCH_ROUTES);
   const redis = createRedisClient(process.env.REDIS_URL);
   const ledger = new Proxy(

@@ -14,6 +14,9 @@
  * that user's allowance row lock, which measures the lock, not the pipeline (--users 1 shows it).
  * Runs are interleaved across configurations. Limits that would stop a load test (rate limit,
  * pending cap, allowance) are raised in the route so every request does the full work.
+ * `--baseline DIR` (a tree of an earlier commit with its dist/ built, e.g. `git archive C | tar -x
+ * -C DIR`, node_modules linked, `npm run build`) adds the dropgate configurations run from there,
+ * as NAME@base: before/after in one invocation.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -116,7 +119,10 @@ function prepareSeedNext() {
 /** Starts one configuration; resolves with { url, stop }. */
 const keys = (n) => Array.from({ length: n }, (_, i) => keyOf(i));
 
-async function start(config, dir, flags) {
+async function start(contender, dir, flags) {
+  // NAME@base: the same configuration on the build in --baseline (an earlier commit's tree).
+  const [config, base] = contender.split('@');
+  const root = base === undefined ? ROOT : flags.baseline;
   const port = nextPort();
   const env = {
     ...process.env,
@@ -143,7 +149,7 @@ async function start(config, dir, flags) {
   } else if (config === 'bare' || config === 'sign-only') {
     child = track(
       spawn(process.execPath, [...profArgs(flags), join(ROOT, 'bench/endpoint-server.mjs'), config, String(port)], {
-        env,
+        env: { ...env, BENCH_DIST: join(root, 'dist') },
         stdio: ['ignore', 'ignore', 'inherit'],
       }),
     );
@@ -166,7 +172,7 @@ async function start(config, dir, flags) {
     child = track(
       spawn(
         process.execPath,
-        [...profArgs(flags), join(ROOT, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)],
+        [...profArgs(flags), join(root, 'bin/dropgate.js'), 'serve', '--config', configFile, '--port', String(port)],
         {
           env,
           stdio: ['ignore', 'ignore', 'inherit'],
@@ -232,6 +238,10 @@ function load(url, flags, seconds = flags.duration) {
 
 export async function run(flags) {
   const configs = flags.only ? flags.only.split(',') : ['full-pg', 'full-pglite', 'sign-only', 'bare', 'seed-next'];
+  // --baseline DIR: the dropgate configurations again on the build in DIR, as NAME@base.
+  if (flags.baseline) {
+    for (const c of configs.filter((c) => c.startsWith('full-') || c === 'sign-only')) configs.push(`${c}@base`);
+  }
   if (configs.includes('seed-next')) prepareSeedNext();
   const dir = mkdtempSync(join(tmpdir(), 'dropgate-bench-'));
   console.log(
