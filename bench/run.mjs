@@ -1,12 +1,19 @@
-/** `npm run bench -- <presign|endpoint|datapath|memory|reserve> [--runs N] [...]`: one comparison per subcommand. */
+/** `npm run bench -- <presign|endpoint|datapath|memory|load|reserve> [--runs N] [...]`: one comparison per subcommand. */
 import { parseFlags } from './stats.mjs';
 
 const [name, ...rest] = process.argv.slice(2);
 const subcommands = {
   presign: { file: './presign.mjs', defaults: { runs: 5, ms: 2000 } },
-  endpoint: { file: './endpoint.mjs', defaults: { runs: 5, duration: 15, warmup: 2, connections: 50, users: 50, only: '', baseline: '', prof: '' } },
-  datapath: { file: './datapath.mjs', defaults: { runs: 5, size: 1_073_741_824, prof: '' } },
+  endpoint: {
+    file: './endpoint.mjs',
+    defaults: { runs: 5, duration: 15, warmup: 2, connections: 50, users: 50, only: '', baseline: '', prof: '' },
+  },
+  datapath: {
+    file: './datapath.mjs',
+    defaults: { runs: 5, size: 1_073_741_824, targets: 'disk,rgw', contenders: 'client,nohash,single,curl', prof: '' },
+  },
   memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
+  load: { file: './load.mjs', defaults: { runs: 5, clients: 8, total: 2_147_483_648, ledgers: 'pg,pglite', warm: 1, prof: '' } },
   reserve: { file: './reserve.mjs', defaults: { runs: 5, count: 2000, users: 50, batch: '4,16,50' } },
 };
 const sub = subcommands[name];
