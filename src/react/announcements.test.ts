@@ -26,8 +26,13 @@ describe('announcements', () => {
     expect(said([item('uploading', 0.3)])).toEqual([]);
     expect(said([item('paused', 0.3)])).toEqual([]);
     expect(said([item('uploading', 0.8)])).toEqual(['clip.mp4: 75% uploaded.']);
-    expect(said([item('completed', 1)])).toEqual(['clip.mp4 uploaded.']);
-    expect(said([item('completed', 1)])).toEqual([]);
+  });
+
+  it('says nothing of quarters once every byte is sent (a small file jumps there at once)', () => {
+    const told = new Map<string, Told>();
+    changes(told, [item('signing')]);
+    const sent = item('uploading', 0.99);
+    expect(changes(told, [{ ...sent, progress: { ...sent.progress, loadedBytes: 1000 } }])).toEqual([]);
   });
 
   it("names the server's code of a failure, and tells a retry as a new start", () => {

@@ -57,7 +57,10 @@ export function changes(told: Map<string, Told>, items: readonly UploadItem[]): 
     // New, or started again after it ended (retry).
     const fresh = !before || (isEnd(before.state) && !ended);
     if (fresh) due.push({ kind: 'started', item });
-    else if (!ended && quarter > before.quarter && quarter > 0 && quarter < 4) due.push({ kind: 'progress', item, percent: quarter * 25 });
+    // Once every byte is sent only the server's check is left: the completion says the rest.
+    else if (!ended && quarter > before.quarter && quarter > 0 && quarter < 4 && item.progress.loadedBytes < item.progress.totalBytes) {
+      due.push({ kind: 'progress', item, percent: quarter * 25 });
+    }
     if (ended && before?.state !== item.state) due.push({ kind: item.state as 'completed' | 'failed' | 'aborted', item });
     told.set(item.id, { state: item.state, quarter: fresh ? quarter : Math.max(quarter, before.quarter) });
   }
