@@ -56,12 +56,12 @@ function isCi(): boolean {
   return value !== undefined && !/^(|0|false)$/i.test(value.trim());
 }
 
-/** Launches headless Chromium; close it in `afterAll`. */
-export async function launchChromium(options: { timeoutMs?: number } = {}): Promise<Browser> {
+/** Launches headless Chromium (`args`: flags on top of CHROMIUM_FLAGS); close it in `afterAll`. */
+export async function launchChromium(options: { timeoutMs?: number; args?: readonly string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_FLAGS],
+    args: [...CHROMIUM_FLAGS, ...(options.args ?? [])],
     timeout: options.timeoutMs ?? 30_000,
   });
 }

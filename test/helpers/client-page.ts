@@ -4,7 +4,7 @@
  * esbuild as users bundle it (browser platform, minified like the demo's bundle, so the Web
  * Worker hasher's copied source is tested as shipped) and exposed as `window.dropgate`. The page is
  * served through `page.route` on the server's own origin, so the API is same-origin and a reload
- * serves it again.
+ * serves it again. Bytes never go through `page.route`: files are picked with `setInputFiles`.
  *
  * @example
  * const page = await openClientPage(browser, stack.url);
@@ -21,6 +21,15 @@ declare global {
 }
 
 export const CLIENT_PAGE_PATH = '/__client-page';
+
+/**
+ * Chromium flags for suites whose page PUTs to a bucket on 127.0.0.1 (RGW). A page fulfilled by
+ * `page.route` has no address of its own, so Chromium's Local Network Access counts it as public
+ * and refuses its requests to loopback ("Permission was denied for this request to access the
+ * `loopback` address space"), which no page served from a real host sees: a public app talks to a
+ * public bucket, and the demo on localhost to a bucket on loopback.
+ */
+export const CLIENT_PAGE_CHROMIUM_ARGS = ['--disable-features=LocalNetworkAccessChecks'] as const;
 
 let bundled: Promise<string> | undefined;
 
