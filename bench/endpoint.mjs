@@ -14,6 +14,8 @@
  * that user's allowance row lock, which measures the lock, not the pipeline (--users 1 shows it).
  * Runs are interleaved across configurations. Limits that would stop a load test (rate limit,
  * pending cap, allowance) are raised in the route so every request does the full work.
+ * Each run also reports the CPU one request cost in each process (bench/cpu.mjs): on a machine
+ * whose cores are all busy, that is what bounds the throughput.
  * `--baseline DIR` (a tree of an earlier commit with its dist/ built, e.g. `git archive C | tar -x
  * -C DIR`, node_modules linked, `npm run build`) adds the dropgate configurations run from there,
  * as NAME@base: before/after in one invocation.
@@ -24,6 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -247,7 +250,13 @@ export async function run(flags) {
   console.log(
     `endpoint: ${flags.runs} runs × ${flags.duration} s (after ${flags.warmup} s of warm-up), ${flags.connections} connections, ${flags.users} users (API keys, round-robin), configs ${configs.join(', ')}; body ${BODY}`,
   );
-  const samples = Object.fromEntries(configs.map((c) => [c, { rps: [], p50: [], p99: [], non2xx: 0, errors: 0 }]));
+  const CPU = ['server', 'load', 'postgres', 'redis', 'ceph', 'rest'];
+  const samples = Object.fromEntries(
+    configs.map((c) => [
+      c,
+      { rps: [], p50: [], p99: [], non2xx: 0, errors: 0, machineBusy: [], cpu: Object.fromEntries(CPU.map((k) => [k, []])) },
+    ]),
+  );
   try {
     for (let r = 0; r < flags.runs; r++) {
       for (const config of configs) {
@@ -255,8 +264,12 @@ export async function run(flags) {
         try {
           // Unmeasured warm-up: every server is compiled by the JIT before the clock starts.
           if (flags.warmup > 0) await load(server.url, flags, flags.warmup);
+          const before = cpuSnapshot(server.pid);
           const result = await load(server.url, flags);
+          const cpu = cpuSince(before, cpuSnapshot(server.pid));
           const s = samples[config];
+          for (const k of CPU) s.cpu[k].push(cpu[k] / result.requests.total);
+          s.machineBusy.push(cpu.machineBusy);
           s.rps.push(result.requests.average);
           s.p50.push(result.latency.p50);
           s.p99.push(result.latency.p99);
@@ -264,6 +277,9 @@ export async function run(flags) {
           s.errors += result.errors + result.timeouts;
           console.log(
             `run ${r + 1} ${config.padEnd(12)} ${fmt(result.requests.average).padStart(8)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  non-2xx ${result.non2xx}  errors ${result.errors + result.timeouts}`,
+          );
+          console.log(
+            `      CPU ms per request: ${CPU.map((k) => `${k} ${(cpu[k] / result.requests.total).toFixed(3)}`).join(', ')}; machine ${(100 * cpu.machineBusy).toFixed(0)}% busy`,
           );
         } finally {
           await server.stop();
@@ -276,10 +292,22 @@ export async function run(flags) {
   const results = {};
   for (const config of configs) {
     const s = samples[config];
-    results[config] = { rps: summary(s.rps), p50: summary(s.p50), p99: summary(s.p99), non2xx: s.non2xx, errors: s.errors };
+    results[config] = {
+      rps: summary(s.rps),
+      p50: summary(s.p50),
+      p99: summary(s.p99),
+      non2xx: s.non2xx,
+      errors: s.errors,
+      cpuMsPerRequest: Object.fromEntries(CPU.map((k) => [k, summary(s.cpu[k])])),
+      machineBusy: summary(s.machineBusy),
+    };
     const { rps, p50, p99 } = results[config];
     console.log(
       `${config.padEnd(12)} median ${fmt(rps.median).padStart(8)} req/s (min ${fmt(rps.min)}, max ${fmt(rps.max)})  p50 ${p50.median} ms (${p50.min}–${p50.max})  p99 ${p99.median} ms (${p99.min}–${p99.max})  non-2xx ${s.non2xx}`,
+    );
+    const cpu = results[config].cpuMsPerRequest;
+    console.log(
+      `${''.padEnd(12)} median CPU ms per request: ${CPU.map((k) => `${k} ${cpu[k].median.toFixed(3)}`).join(', ')}; machine ${(100 * results[config].machineBusy.median).toFixed(0)}% busy`,
     );
   }
   const ratios = {};
