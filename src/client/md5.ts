@@ -29,42 +29,46 @@ export function createMd5(): Md5 {
   let buffered = 0;
   let length = 0; // bytes hashed so far; doubles are exact up to 2^53
 
-  const compress = (view: Uint8Array, offset: number) => {
-    for (let i = 0; i < 16; i++) {
-      const o = offset + i * 4;
-      words[i] = (view[o] as number) | ((view[o + 1] as number) << 8) | ((view[o + 2] as number) << 16) | ((view[o + 3] as number) << 24);
-    }
-    let a = state[0] as number;
-    let b = state[1] as number;
-    let c = state[2] as number;
-    let d = state[3] as number;
-    for (let i = 0; i < 64; i++) {
-      let f: number;
-      let g: number;
-      if (i < 16) {
-        f = (b & c) | (~b & d);
-        g = i;
-      } else if (i < 32) {
-        f = (d & b) | (~d & c);
-        g = (5 * i + 1) & 15;
-      } else if (i < 48) {
-        f = b ^ c ^ d;
-        g = (3 * i + 5) & 15;
-      } else {
-        f = c ^ (b | ~d);
-        g = (7 * i) & 15;
+  // A method rather than `const compress = () => …`: bundlers that keep function names (esbuild
+  // `keepNames`) wrap named bindings in a helper the worker's copy of this code would not have.
+  const rounds = {
+    compress(view: Uint8Array, offset: number) {
+      for (let i = 0; i < 16; i++) {
+        const o = offset + i * 4;
+        words[i] = (view[o] as number) | ((view[o + 1] as number) << 8) | ((view[o + 2] as number) << 16) | ((view[o + 3] as number) << 24);
       }
-      const sum = (a + f + (K[i] as number) + (words[g] as number)) | 0;
-      const s = SHIFTS[(i >> 4) * 4 + (i & 3)] as number;
-      a = d;
-      d = c;
-      c = b;
-      b = (b + ((sum << s) | (sum >>> (32 - s)))) | 0;
-    }
-    state[0] = ((state[0] as number) + a) | 0;
-    state[1] = ((state[1] as number) + b) | 0;
-    state[2] = ((state[2] as number) + c) | 0;
-    state[3] = ((state[3] as number) + d) | 0;
+      let a = state[0] as number;
+      let b = state[1] as number;
+      let c = state[2] as number;
+      let d = state[3] as number;
+      for (let i = 0; i < 64; i++) {
+        let f: number;
+        let g: number;
+        if (i < 16) {
+          f = (b & c) | (~b & d);
+          g = i;
+        } else if (i < 32) {
+          f = (d & b) | (~d & c);
+          g = (5 * i + 1) & 15;
+        } else if (i < 48) {
+          f = b ^ c ^ d;
+          g = (3 * i + 5) & 15;
+        } else {
+          f = c ^ (b | ~d);
+          g = (7 * i) & 15;
+        }
+        const sum = (a + f + (K[i] as number) + (words[g] as number)) | 0;
+        const s = SHIFTS[(i >> 4) * 4 + (i & 3)] as number;
+        a = d;
+        d = c;
+        c = b;
+        b = (b + ((sum << s) | (sum >>> (32 - s)))) | 0;
+      }
+      state[0] = ((state[0] as number) + a) | 0;
+      state[1] = ((state[1] as number) + b) | 0;
+      state[2] = ((state[2] as number) + c) | 0;
+      state[3] = ((state[3] as number) + d) | 0;
+    },
   };
 
   let finished = false;
@@ -79,11 +83,11 @@ export function createMd5(): Md5 {
         buffered += take;
         at = take;
         if (buffered < 64) return md5;
-        compress(block, 0);
+        rounds.compress(block, 0);
         buffered = 0;
       }
       // Whole blocks straight from the input: no copy on the hot path.
-      for (; at + 64 <= bytes.length; at += 64) compress(bytes, at);
+      for (; at + 64 <= bytes.length; at += 64) rounds.compress(bytes, at);
       block.set(bytes.subarray(at), 0);
       buffered = bytes.length - at;
       return md5;
@@ -94,12 +98,12 @@ export function createMd5(): Md5 {
       block[buffered++] = 0x80;
       if (buffered > 56) {
         block.fill(0, buffered);
-        compress(block, 0);
+        rounds.compress(block, 0);
         buffered = 0;
       }
       block.fill(0, buffered, 56);
       for (let i = 0; i < 8; i++) block[56 + i] = Math.floor(bits / 2 ** (8 * i)) & 0xff;
-      compress(block, 0);
+      rounds.compress(block, 0);
       const out = new Uint8Array(16);
       for (let i = 0; i < 16; i++) out[i] = ((state[i >> 2] as number) >>> ((i & 3) * 8)) & 0xff;
       return out;
