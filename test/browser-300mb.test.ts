@@ -45,7 +45,7 @@ async function writeBigMp4(path: string, size: number): Promise<string> {
 
 declare global {
   interface Window {
-    picked?: Promise<{ ok: true; record: FileRecord; maxTickGapMs: number } | { ok: false; error: string }>;
+    bigUpload?: Promise<{ ok: true; record: FileRecord; maxTickGapMs: number } | { ok: false; error: string }>;
   }
 }
 
@@ -83,7 +83,7 @@ describe.skipIf(!chromium.available)('a 300 MB file in Chromium', () => {
       await page.evaluate(() => {
         const picker = document.querySelector<HTMLInputElement>('#picker');
         if (!picker) throw new Error('no #picker');
-        window.picked = new Promise((resolve) => {
+        window.bigUpload = new Promise((resolve) => {
           picker.onchange = () => {
             const file = picker.files?.[0];
             if (!file) return;
@@ -109,7 +109,7 @@ describe.skipIf(!chromium.available)('a 300 MB file in Chromium', () => {
       });
       const started = Date.now();
       await page.locator('#picker').setInputFiles(path);
-      const outcome = await page.evaluate(() => window.picked);
+      const outcome = await page.evaluate(() => window.bigUpload);
       const elapsed = Date.now() - started;
       await puts.settled();
       const workers = await workerStats(page);
