@@ -43,7 +43,14 @@ describe('bucket rules', () => {
     const policy = iamPolicy('uploads', { prefix: 'videos/' }) as { Statement: { Action: string[]; Resource: string }[] };
     expect(policy.Statement).toEqual([
       expect.objectContaining({
-        Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectAcl', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        Action: [
+          's3:PutObject',
+          's3:GetObject',
+          's3:GetObjectAcl',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+        ],
         Resource: 'arn:aws:s3:::uploads/videos/*',
       }),
       expect.objectContaining({ Action: ['s3:ListBucket'], Resource: 'arn:aws:s3:::uploads' }),

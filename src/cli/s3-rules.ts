@@ -90,7 +90,14 @@ export function iamPolicy(bucket: string, options: { prefix?: string; setup?: bo
     {
       Sid: 'DropgateObjects',
       Effect: 'Allow',
-      Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectAcl', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      Action: [
+        's3:PutObject',
+        's3:GetObject',
+        's3:GetObjectAcl',
+        's3:DeleteObject',
+        's3:AbortMultipartUpload',
+        's3:ListMultipartUploadParts',
+      ],
       Resource: objects,
     },
     { Sid: 'DropgateBucket', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: `arn:aws:s3:::${bucket}` },
