@@ -11,7 +11,7 @@ import { type Browser, chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResumeState } from '../src/client/index.js';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH, launchChromium, requireOrSkip } from './helpers/chromium.js';
-import { countWorkers, gotoClientPage, openClientPage, routeClientPage, workerStats } from './helpers/client-page.js';
+import { countWorkers, gotoClientPage, openClientPage, resumeEntryCount, routeClientPage, workerStats } from './helpers/client-page.js';
 import { type DevStack, startDevStack } from './helpers/dev-stack.js';
 
 const chromium = requireOrSkip();
@@ -153,17 +153,7 @@ describe.skipIf(!chromium.available)('the IndexedDB resume store in Chromium', (
     const optedOut = await page.evaluate(uploadInPage, { resumeStore: false as const });
     expect(optedOut).toMatchObject({ ok: true, resumableWhileSending: false });
     // Completed uploads leave nothing behind in the default database.
-    const left = await page.evaluate(
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const open = indexedDB.open('dropgate');
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const req = open.result.transaction('uploads').objectStore('uploads').count();
-            req.onsuccess = () => resolve(req.result);
-          };
-        }),
-    );
+    const left = await resumeEntryCount(page);
     expect(left).toBe(0);
     await page.close();
   });

@@ -13,8 +13,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileRecord } from '../src/shared/protocol.js';
 import { devStacks } from './helpers/browser-stacks.js';
-import { launchChromium, requireOrSkip } from './helpers/chromium.js';
-import { CLIENT_PAGE_CHROMIUM_ARGS, routeClientPage } from './helpers/client-page.js';
+import { launchChromium, requireOrSkip, throttleUploads } from './helpers/chromium.js';
+import { CLIENT_PAGE_CHROMIUM_ARGS, resumeEntryCount, routeClientPage } from './helpers/client-page.js';
 import type { DevProcess } from './helpers/dev-process.js';
 import { trackPartPuts } from './helpers/part-puts.js';
 import { sha256OfUrl, writeMp4 } from './helpers/proxied-stack.js';
@@ -83,9 +83,7 @@ describe.skipIf(!chromium.available).each(devStacks(rgw))('reload mid-upload, ag
     );
     await routeClientPage(page, dev.url);
     // Slow enough to reload mid-way: on loopback 100 MiB would be gone in a second.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 12 * MiB });
+    const setUploadSpeed = await throttleUploads(page, 12 * MiB);
 
     await uploadWhenPicked(page);
     await page.locator('#picker').setInputFiles(path);
@@ -97,7 +95,7 @@ describe.skipIf(!chromium.available).each(devStacks(rgw))('reload mid-upload, ag
 
     await page.reload();
     await page.waitForFunction(() => document.title === 'ready');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await setUploadSpeed(-1);
     await uploadWhenPicked(page);
     await page.locator('#picker').setInputFiles(path); // same path: same name, size and lastModified
     const outcome = await page.evaluate(() => window.picked);
@@ -133,17 +131,7 @@ describe.skipIf(!chromium.available).each(devStacks(rgw))('reload mid-upload, ag
     expect(outcome.record.size).toBe(100 * MiB + 5);
     expect(await sha256OfUrl(new URL(outcome.record.url, dev.url).href)).toBe(sha256);
     // Completed: the resume entry is gone.
-    const entries = await page.evaluate(
-      () =>
-        new Promise<number>((resolve, reject) => {
-          const open = indexedDB.open('dropgate');
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const req = open.result.transaction('uploads').objectStore('uploads').count();
-            req.onsuccess = () => resolve(req.result);
-          };
-        }),
-    );
+    const entries = await resumeEntryCount(page);
     expect(entries).toBe(0);
     await page.close();
   }, 180_000);

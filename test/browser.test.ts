@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchChromium, requireOrSkip } from './helpers/chromium.js';
+import { launchChromium, requireOrSkip, throttleUploads } from './helpers/chromium.js';
 import { type DevProcess, REPO_ROOT, startDevProcess } from './helpers/dev-process.js';
 import { requireRgw } from './helpers/rgw.js';
 import { startS3DevProcess } from './helpers/s3-dev-process.js';
@@ -107,24 +107,12 @@ describe.skipIf(!chromium.available).each(STACKS)('in Chromium, against `dropgat
   const events = () => page.evaluate(() => window.dropgateEvents);
   const fileRow = (name: string) => page.locator('#files li', { has: page.locator('.file-name', { hasText: name }) });
 
-  /** Slows uploads to a realistic speed: on loopback 50 MiB takes a fraction of a second. */
-  async function throttleUploads(bytesPerSecond: number) {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: bytesPerSecond,
-    });
-  }
-
   it('uploads a 50 MiB video with a preview at once, steady progress, the same bytes stored, and deletes it', async () => {
     const name = 'clip-50mib.mp4';
     const path = join(workDir, name);
     const bytes = Buffer.concat([MP4_HEAD, randomBytes(50 * MiB - MP4_HEAD.length)]);
     await writeFile(path, bytes);
-    await throttleUploads(24 * MiB);
+    await throttleUploads(page, 24 * MiB);
 
     // Notes what the page had recorded when the preview element appeared.
     await page.evaluate(() => {
@@ -291,7 +279,7 @@ describe.skipIf(!chromium.available).each(STACKS)('in Chromium, against `dropgat
       });
     // Other tests' uploads share this user (the seed's is left pending by design), so compare.
     const reservedBefore = await reservedNow();
-    await throttleUploads(2 * MiB);
+    await throttleUploads(page, 2 * MiB);
     await page.locator('#picker').setInputFiles({ name, mimeType: 'video/mp4', buffer: Buffer.concat([MP4_HEAD, randomBytes(8 * MiB)]) });
     await page.waitForFunction(() => window.dropgateEvents.some((e) => e.type === 'progress' && e.loadedBytes > 0));
     await page.getByRole('button', { name: `Cancel upload of ${name}` }).click();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FetchLike, isDropgateError, type UploadProgress, upload } from '../src/client/index.js';
 import type { FileListResponse, SignResponse, StatusResponse } from '../src/shared/protocol.js';
 import { MiB } from '../src/shared/sizes.js';
-import { launchChromium, requireOrSkip } from './helpers/chromium.js';
+import { launchChromium, requireOrSkip, throttleUploads } from './helpers/chromium.js';
 import { type DevStack, startDevStack } from './helpers/dev-stack.js';
 
 let stack: DevStack;
@@ -254,9 +254,7 @@ describe.skipIf(!chromium.available)('upload() in Chromium (XMLHttpRequest PUT)'
   it('aborts the XHR mid-upload and releases the reservation', async () => {
     const page = await openPage();
     // Chromium's own throttling (1 MiB/s up), so the abort lands while bytes are still flowing.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: MiB });
+    await throttleUploads(page, MiB);
     const result = await page.evaluate(
       async ({ size, endpoint }) => {
         const head = [0, 0, 0, 0x18, ...Array.from('ftypisom', (c) => c.charCodeAt(0))];

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchChromium, requireOrSkip } from './helpers/chromium.js';
+import { launchChromium, requireOrSkip, throttleUploads } from './helpers/chromium.js';
 import { type DevStack, startDevStack } from './helpers/dev-stack.js';
 import type { PageItem } from './helpers/react-page.js';
 
@@ -85,16 +85,6 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
     page.evaluate(
       async () => ((await (await fetch('/api/upload')).json()) as { allowance: { reservedBytes: number } }).allowance.reservedBytes,
     );
-  async function throttle(bytesPerSecond: number) {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: bytesPerSecond,
-    });
-  }
 
   it('is a labelled file input with a hint that the keyboard opens with Enter and with Space', async () => {
     const input = page.getByLabel('Choose files to upload');
@@ -176,7 +166,7 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
 
   it('aborts a running upload and gives its allowance back', async () => {
     const before = await reserved();
-    await throttle(1 * MiB);
+    await throttleUploads(page, 1 * MiB);
     await page.locator('#picker').setInputFiles(mp4('abort-me.mp4', 6 * MiB));
     await poll(async () => (await item('abort-me.mp4'))?.loadedBytes ?? 0).toBeGreaterThan(0);
     expect(await reserved()).toBe(before + 6 * MiB);
@@ -188,7 +178,7 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
 
   it('pauses an upload, keeping its reservation, and resumes it to completion', async () => {
     const before = await reserved();
-    await throttle(1 * MiB);
+    await throttleUploads(page, 1 * MiB);
     const file = mp4('pause-me.mp4', 3 * MiB);
     await page.locator('#picker').setInputFiles(file);
     await poll(async () => (await item('pause-me.mp4'))?.loadedBytes ?? 0).toBeGreaterThan(0);
@@ -196,7 +186,7 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
     await poll(async () => (await item('pause-me.mp4'))?.state).toBe('paused');
     // Paused is not abandoned: the server keeps the upload and its allowance.
     expect(await reserved()).toBe(before + file.buffer.length);
-    await throttle(64 * MiB);
+    await throttleUploads(page, 64 * MiB);
     await page.getByRole('button', { name: 'Resume pause-me.mp4' }).click();
     await poll(() => item('pause-me.mp4')).toMatchObject({ state: 'completed', resultSize: file.buffer.length });
     await poll(reserved).toBe(before);
@@ -224,7 +214,7 @@ describe.skipIf(!chromium.available)('dropgate/react in Chromium', () => {
 
   it('aborts running uploads and revokes previews on unmount', async () => {
     const before = await reserved();
-    await throttle(1 * MiB);
+    await throttleUploads(page, 1 * MiB);
     await page.locator('#picker').setInputFiles(mp4('left-behind.mp4', 6 * MiB));
     await poll(async () => (await item('left-behind.mp4'))?.loadedBytes ?? 0).toBeGreaterThan(0);
     const url = (await item('left-behind.mp4'))?.previewUrl;

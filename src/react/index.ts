@@ -4,5 +4,12 @@
  */
 export { changes, describeAnnouncement, type UploadAnnouncement } from './announcements.js';
 export { type DropzoneRenderState, matchesAccept, UploadDropzone, type UploadDropzoneProps } from './upload-dropzone.js';
-export { createUploadStore, toDropgateError, type UploadItem, type UploadStore, type UseUploadOptions } from './upload-store.js';
+export {
+  createUploadStore,
+  toDropgateError,
+  type UploadActions,
+  type UploadItem,
+  type UploadStore,
+  type UseUploadOptions,
+} from './upload-store.js';
 export { type UseUploadResult, useUpload } from './use-upload.js';

@@ -41,16 +41,26 @@ export interface UseUploadOptions extends Partial<Omit<UploadOptions, 'onProgres
   onError?: (item: UploadItem & { error: DropgateError }) => void;
 }
 
-export interface UploadStore {
-  subscribe(listener: () => void): () => void;
-  getSnapshot(): readonly UploadItem[];
+/** What can be done to the items: the same on the store and on `useUpload`'s result. */
+export interface UploadActions {
+  /** Starts one upload per file (a FileList, an array, …) and returns the new items. */
   upload(files: Iterable<File> | ArrayLike<File>): UploadItem[];
+  /** Starts a failed or aborted item again, with the same id and preview. */
   retry(id: string): void;
+  /** Pauses one item, or all when no id is given. The server keeps the upload and its allowance. */
   pause(id?: string): void;
   resume(id?: string): void;
+  /** Stops one item (or all) and deletes it on the server, releasing its allowance. The item stays, `aborted`. */
   abort(id?: string): Promise<void>;
+  /** Drops an item from the list, aborting it if it still runs, and revokes its preview URL. */
   remove(id: string): Promise<void>;
+  /** `remove` for every item. */
   clear(): Promise<void>;
+}
+
+export interface UploadStore extends UploadActions {
+  subscribe(listener: () => void): () => void;
+  getSnapshot(): readonly UploadItem[];
   /** Unmount: see `useUpload`'s doc for what happens to running uploads. */
   release(): void;
 }

@@ -3,26 +3,13 @@
  * progress, error, verified result and a local preview URL, and the actions on them.
  */
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { createUploadStore, isFinished, type UploadItem, type UseUploadOptions } from './upload-store.js';
+import { createUploadStore, isFinished, type UploadActions, type UploadItem, type UseUploadOptions } from './upload-store.js';
 
-export interface UseUploadResult {
+export interface UseUploadResult extends UploadActions {
   /** In pick order; each item is replaced (never mutated) when it changes. */
   items: readonly UploadItem[];
   /** Some item is still signing, sending, paused or completing. */
   isUploading: boolean;
-  /** Starts one upload per file (a FileList, an array, …) and returns the new items. */
-  upload(files: Iterable<File> | ArrayLike<File>): UploadItem[];
-  /** Starts a failed or aborted item again, with the same id and preview. */
-  retry(id: string): void;
-  /** Pauses one item, or all when no id is given. The server keeps the upload and its allowance. */
-  pause(id?: string): void;
-  resume(id?: string): void;
-  /** Stops one item (or all) and deletes it on the server, releasing its allowance. The item stays, `aborted`. */
-  abort(id?: string): Promise<void>;
-  /** Drops an item from the list, aborting it if it still runs, and revokes its preview URL. */
-  remove(id: string): Promise<void>;
-  /** `remove` for every item. */
-  clear(): Promise<void>;
 }
 
 /**

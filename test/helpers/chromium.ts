@@ -10,7 +10,7 @@
  * });
  */
 import { accessSync, constants } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.DROPGATE_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -64,4 +64,19 @@ export async function launchChromium(options: { timeoutMs?: number; args?: reado
     args: [...CHROMIUM_FLAGS, ...(options.args ?? [])],
     timeout: options.timeoutMs ?? 30_000,
   });
+}
+
+/**
+ * Chromium's own upload throttling on `page`, in bytes per second (-1 lifts it): on loopback a big
+ * file is gone before a test can act mid-upload. Returns a setter on the same DevTools session, to
+ * change the speed later (it outlives reloads of the page).
+ */
+export async function throttleUploads(page: Page, bytesPerSecond: number): Promise<(bytesPerSecond: number) => Promise<void>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const set = async (uploadThroughput: number) => {
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput });
+  };
+  await set(bytesPerSecond);
+  return set;
 }

@@ -119,3 +119,18 @@ export interface WorkerStats {
 
 export const workerStats = (page: Page): Promise<WorkerStats> =>
   page.evaluate(() => (window as unknown as { workerStats: WorkerStats }).workerStats);
+
+/** How many uploads the page's default IndexedDB resume store (database `dropgate`) still holds. */
+export const resumeEntryCount = (page: Page): Promise<number> =>
+  page.evaluate(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const open = indexedDB.open('dropgate');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const request = open.result.transaction('uploads').objectStore('uploads').count();
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        };
+      }),
+  );
