@@ -5,6 +5,8 @@
  * reservations per second, whatever the HTTP side does.
  *   ledger     `ledger.reserve()` as the gateway calls it, one after another (PGlite on disk, as
  *              `dropgate serve` without DATABASE_URL keeps it in the data folder)
+ *   ledger-cN  the same with N calls in flight at once (--concurrency, default 50, as the endpoint
+ *              bench's 50 connections): the ledger batches the ones that wait (reserve-batch.ts)
  *   batch-K    K reservations in one statement: the same `dropgate_reserve` function (migration 3)
  *              applied to K rows of a VALUES list, the way a batching ledger would send the
  *              reservations that arrived while the previous batch ran. Each reservation is still
@@ -111,7 +113,8 @@ async function measure(fn, count, per) {
 export async function run(flags) {
   const hasFunction = MIGRATIONS.some((m) => m.sql.includes('dropgate_reserve'));
   const batches = hasFunction ? String(flags.batch).split(',').map(Number) : [];
-  const contenders = ['ledger', ...batches.map((k) => `batch-${k}`)];
+  const concurrent = `ledger-c${flags.concurrency}`;
+  const contenders = ['ledger', concurrent, ...batches.map((k) => `batch-${k}`)];
   console.log(
     `reserve: ${flags.runs} runs × ${flags.count} reservations per contender, ${flags.users} users, PGlite on disk (fresh data folder per run)${hasFunction ? '' : '; no dropgate_reserve function in this build, so no batch contenders'}`,
   );
@@ -124,11 +127,15 @@ export async function run(flags) {
         try {
           let fn;
           let per = 1;
+          const reserve = async () => {
+            const result = await ledger.reserve(input(flags.users));
+            if (!result.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
+          };
           if (c === 'ledger') {
-            fn = async () => {
-              const result = await ledger.reserve(input(flags.users));
-              if (!result.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
-            };
+            fn = reserve;
+          } else if (c === concurrent) {
+            per = flags.concurrency;
+            fn = () => Promise.all(Array.from({ length: per }, reserve));
           } else {
             per = Number(c.slice('batch-'.length));
             const sql = batchSql(per);
@@ -163,12 +170,13 @@ export async function run(flags) {
       `${c.padEnd(10)} median ${fmt(s.median).padStart(8)} reservations/s (min ${fmt(s.min)}, max ${fmt(s.max)})  ${u.median.toFixed(0)} µs each (${u.min.toFixed(0)}–${u.max.toFixed(0)})`,
     );
   }
-  const ratios = {};
+  const ratios = { [`reserve-${concurrent}-vs-ledger`]: results[concurrent].perSecond.median / results.ledger.perSecond.median };
   for (const k of batches)
     ratios[`reserve-batch-${k}-vs-ledger`] = results[`batch-${k}`].perSecond.median / results.ledger.perSecond.median;
   save('reserve', { flags, results, ratios });
   for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
   console.log(`VALUE reserve-pglite-cost ${results.ledger.usPerReserve.median.toFixed(0)} µs`);
   console.log(`VALUE reserve-pglite-ceiling ${Math.round(results.ledger.perSecond.median)} reservations/s`);
+  console.log(`VALUE reserve-pglite-${concurrent}-cost ${results[concurrent].usPerReserve.median.toFixed(0)} µs`);
   for (const k of batches) console.log(`VALUE reserve-pglite-batch-${k}-cost ${results[`batch-${k}`].usPerReserve.median.toFixed(0)} µs`);
 }

@@ -133,6 +133,18 @@ export function describeLedgerContract(name: string, makeLedger: MakeLedger): vo
       await expectState(0, fits * 1000, fits);
     });
 
+    it('fails only the bad reservation when concurrent ones share a statement', async () => {
+      const taken = expectOk(await ledger.reserve(uploadInput()));
+      // The first two go at once; the rest wait and go together, one of them reusing a key.
+      const inputs = Array.from({ length: 8 }, (_, i) => uploadInput(i === 5 ? { key: taken.key } : { userId: i % 2 ? 'alice' : 'bob' }));
+      const results = await Promise.allSettled(inputs.map((input) => ledger.reserve(input)));
+      expect(results.map((r) => r.status)).toEqual(inputs.map((_, i) => (i === 5 ? 'rejected' : 'fulfilled')));
+      for (const [i, r] of results.entries()) if (r.status === 'fulfilled') expect(expectOk(r.value).id).toBe(inputs[i]?.id);
+      expect(await ledger.getUpload(inputs[5]!.id)).toBeUndefined();
+      await expectState(0, 4000, 4);
+      await expectState(0, 4000, 4, 'bob');
+    });
+
     it('completes once under 10 parallel calls, charging once', async () => {
       const upload = expectOk(await ledger.reserve(uploadInput({ size: 1000 })));
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.complete(upload.id, { size: 1000, etag: `"e${i}"` })));

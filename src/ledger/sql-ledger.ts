@@ -2,26 +2,18 @@
  * The ledger as one set of Postgres queries over a `SqlDriver`: PGlite embedded, PostgreSQL when
  * several gateways share it. Every change to counters is a conditional UPDATE that the database
  * evaluates under the row lock, never a read followed by a write, so concurrent gateways on
- * PostgreSQL (READ COMMITTED) cannot oversell an allowance. A reservation is one statement, the
- * `dropgate_reserve` function of migration 3, because it runs on every sign request.
+ * PostgreSQL (READ COMMITTED) cannot oversell an allowance. A reservation is one call of the
+ * `dropgate_reserve` function of migration 3, and concurrent ones share a statement
+ * (reserve-batch.ts), because it runs on every sign request.
  *
  * Lock order, to keep PostgreSQL free of deadlocks: an upload row, then `pending_counts`, then
  * `allowance_usage`. `reserve` touches no existing upload row.
  */
 import { DropgateError } from '../shared/errors.js';
 import { migrate } from './migrations.js';
+import { createReserveBatcher, type ReserveBatching } from './reserve-batch.js';
 import { isConnectionError, type SqlDriver, type SqlExecutor, toDate, toNumber } from './sql.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  RESERVE,
-  type ReserveRow,
-  reserveParams,
-  toRecord,
-  UPLOAD_COLUMNS,
-  type UploadRow,
-  uploadColumns,
-} from './sql-rows.js';
+import { decodeCursor, encodeCursor, toRecord, UPLOAD_COLUMNS, type UploadRow, uploadColumns } from './sql-rows.js';
 import type { Ledger, Usage } from './types.js';
 
 type Owner = { user_id: string; route: string; period: string };
@@ -33,7 +25,8 @@ type Owner = { user_id: string; route: string; period: string };
  * await ledger.migrate();
  * const r = await ledger.reserve({ ...upload, allowanceBytes: 10 * GiB, pendingCap: 200 });
  */
-export function createSqlLedger(driver: SqlDriver): Ledger {
+export function createSqlLedger(driver: SqlDriver, options: { reserveBatching?: ReserveBatching } = {}): Ledger {
+  const reserveRow = createReserveBatcher(driver, options.reserveBatching);
   // Fail closed: a database that cannot be reached is LEDGER_UNAVAILABLE (503), nothing is signed.
   const run = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -49,10 +42,8 @@ export function createSqlLedger(driver: SqlDriver): Ledger {
 
     reserve: (input) =>
       run('reserve', async () => {
-        // One statement (migration 3): one round trip, atomic on its own, no transaction to hold.
-        const { rows } = await driver.query<ReserveRow>(RESERVE, reserveParams(input));
-        const row = rows[0];
-        if (!row) throw new Error('dropgate_reserve returned no row');
+        // One statement (migration 3), batched with concurrent ones (reserve-batch.ts).
+        const row = await reserveRow(input);
         if (row.r_outcome === 'pending') return { ok: false, reason: 'pending', pending: toNumber(row.r_amount) };
         if (row.r_outcome === 'quota') return { ok: false, reason: 'quota', remainingBytes: toNumber(row.r_amount) };
         const { allowanceBytes: _allowance, pendingCap: _cap, ...fields } = input;

@@ -96,6 +96,41 @@ export const RESERVE = `
   SELECT r_outcome, r_amount, r_created_at FROM dropgate_reserve($1, $2, $3, $4, $5::bigint, $6, $7, $8::jsonb, $9::jsonb, $10, $11,
     $12, $13::bigint, $14::integer, $15::timestamptz, $16::bigint, $17::bigint)`;
 
+const RESERVE_TYPES = [
+  'text',
+  'text',
+  'text',
+  'text',
+  'bigint',
+  'text',
+  'text',
+  'jsonb',
+  'jsonb',
+  'text',
+  'text',
+  'text',
+  'bigint',
+  'integer',
+  'timestamptz',
+  'bigint',
+  'bigint',
+] as const;
+
+/**
+ * `count` reservations in one statement: `dropgate_reserve` once per row of a VALUES list, in the
+ * list's order, each row's results tagged with its position `i` (0-based).
+ */
+export function reserveBatchSql(count: number): string {
+  const n = RESERVE_TYPES.length;
+  const rows = Array.from(
+    { length: count },
+    (_, r) => `(${r}, ${RESERVE_TYPES.map((type, c) => `$${r * n + c + 1}::${type}`).join(', ')})`,
+  );
+  const columns = RESERVE_TYPES.map((_, c) => `c${c}`).join(', ');
+  return `SELECT v.i, r.r_outcome, r.r_amount, r.r_created_at FROM (VALUES ${rows.join(', ')}) AS v(i, ${columns})
+    CROSS JOIN LATERAL dropgate_reserve(${columns}) AS r ORDER BY v.i`;
+}
+
 export interface ReserveRow {
   r_outcome: 'ok' | 'pending' | 'quota';
   r_amount: unknown;
