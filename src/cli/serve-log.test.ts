@@ -35,4 +35,20 @@ describe('serve logs', () => {
     createJsonLogger((l) => lines.push(l), ['k_plain_secret_value'])({ level: 'error', msg: 'oops k_plain_secret_value' });
     expect(lines[0]).not.toContain('k_plain_secret_value');
   });
+
+  it('cuts every configured secret by value, whole, regex characters taken literally', () => {
+    const lines: string[] = [];
+    const keys = [
+      'k.live+key/0001',
+      'k.live+key/0001-longer',
+      'tiny',
+      ...Array.from({ length: 50 }, (_, i) => `bench-key-${i}-0123456789`),
+    ];
+    createJsonLogger(
+      (l) => lines.push(l),
+      keys,
+    )({ level: 'warn', msg: 'a k.live+key/0001-longer b k.live+key/0001 c kXlive+key/0001 d tiny e bench-key-42-0123456789' });
+    const { msg } = JSON.parse(lines[0]!);
+    expect(msg).toBe('a … b … c kXlive+key/0001 d tiny e …');
+  });
 });

@@ -57,15 +57,21 @@ export function redactSecrets(line: string): string {
  * @example const log = createJsonLogger((line) => process.stdout.write(line)); log({ level: 'info', msg: 'listening', port });
  */
 export function createJsonLogger(write: (line: string) => void, secrets: readonly string[] = []): (entry: LogEntry) => void {
-  // Configured secrets (API keys) are cut by value too, whatever shape they have.
-  const literal = secrets.filter((s) => s.length >= 8);
+  // Configured secrets (API keys) are cut by value too, whatever shape they have: one pass over
+  // the line for all of them (a `serve` with many API keys logs a line per request), longest
+  // first so that a secret holding another is cut whole.
+  const literal = secrets
+    .filter((s) => s.length >= 8)
+    .sort((a, b) => b.length - a.length)
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const cut = literal.length > 0 ? new RegExp(literal.join('|'), 'g') : undefined;
   return (entry) => {
     const current = scope.getStore();
     // Key order is reading order: when, how bad, what, which request, then the details.
     const { level, msg, ...details } = entry;
     const stamped = { time: new Date().toISOString(), level, msg, ...(current ? { requestId: current.requestId } : {}), ...details };
     let line = redactSecrets(JSON.stringify(stamped));
-    for (const secret of literal) line = line.replaceAll(secret, '…');
+    if (cut) line = line.replace(cut, '…');
     write(`${line}\n`);
   };
 }
