@@ -1,6 +1,6 @@
 /**
  * `node bench/chart.mjs`: bench/results/chart.svg from the saved results of the last
- * `npm run bench -- presign|endpoint|memory`: horizontal bars on a log scale, medians with
+ * `npm run bench -- presign|endpoint|datapath|memory`: horizontal bars on a log scale, medians with
  * min–max whiskers. No dependencies: the SVG is written by hand.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ if (endpoint) {
     rows: Object.entries(endpoint.results).map(([name, r]) => ({
       name,
       ...r.rps,
-      ours: name !== 'bare',
+      ours: name !== 'bare' && name !== 'seed-next',
       note: `p50 ${r.p50.median} ms, p99 ${r.p99.median} ms`,
     })),
   });

@@ -318,7 +318,7 @@ export async function run(flags) {
     for (const c of configs.filter((c) => c.startsWith('full-')))
       ratios[`endpoint-${c}-vs-seed-next`] = results[c].rps.median / results['seed-next'].rps.median;
   }
-  save(flags.users === 1 ? 'endpoint-1user' : 'endpoint', { flags, results, ratios });
+  save(flags.baseline ? 'endpoint-baseline' : flags.users === 1 ? 'endpoint-1user' : 'endpoint', { flags, results, ratios });
   if (ratios['endpoint-sign-only-vs-bare'] !== undefined)
     console.log(`bar: sign-only ≥ 50% of bare: ${ratios['endpoint-sign-only-vs-bare'] >= 0.5 ? 'met' : 'MISSED'}`);
   if (results['full-pg']) console.log(`bar: full-pg p99 ≤ 25 ms: ${results['full-pg'].p99.median <= 25 ? 'met' : 'MISSED'}`);

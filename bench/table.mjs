@@ -20,19 +20,46 @@ if (presign) {
   }
   console.log();
 }
-for (const name of ['endpoint', 'endpoint-1user']) {
+for (const name of ['endpoint', 'endpoint-baseline', 'endpoint-1user']) {
   const e = load(name);
   if (!e) continue;
   const bare = e.results.bare?.rps.median;
+  const seed = e.results['seed-next']?.rps.median;
   console.log(
     `### ${name} (${e.machine.at}, commit ${e.machine.commit}, ${e.flags.runs} runs × ${e.flags.duration} s, ${e.flags.connections} connections, ${e.flags.users} users)\n`,
   );
-  console.log('| configuration | median req/s | min | max | p50 ms (min–max) | p99 ms (min–max) | non-2xx | ÷ bare |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| configuration | median req/s | min | max | p50 ms (min–max) | p99 ms (min–max) | non-2xx | ÷ bare | ÷ seed-next |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [config, r] of Object.entries(e.results)) {
     const ratio = bare ? `${((100 * r.rps.median) / bare).toFixed(1)}%` : '—';
+    const vsSeed = seed ? `${(r.rps.median / seed).toFixed(2)}×` : '—';
     console.log(
-      `| ${config} | ${n(r.rps.median)} | ${n(r.rps.min)} | ${n(r.rps.max)} | ${r.p50.median} (${r.p50.min}–${r.p50.max}) | ${r.p99.median} (${r.p99.min}–${r.p99.max}) | ${r.non2xx} | ${ratio} |`,
+      `| ${config} | ${n(r.rps.median)} | ${n(r.rps.min)} | ${n(r.rps.max)} | ${r.p50.median} (${r.p50.min}–${r.p50.max}) | ${r.p99.median} (${r.p99.min}–${r.p99.max}) | ${r.non2xx} | ${ratio} | ${vsSeed} |`,
+    );
+  }
+  console.log();
+  const groups = ['server', 'load', 'postgres', 'redis', 'ceph', 'rest'];
+  if (Object.values(e.results).every((r) => r.cpuMsPerRequest)) {
+    console.log(`| CPU ms per request (median) | ${groups.join(' | ')} | machine busy |`);
+    console.log(`|---|${groups.map(() => '---:').join('|')}|---:|`);
+    for (const [config, r] of Object.entries(e.results)) {
+      const cells = groups.map((g) => r.cpuMsPerRequest[g].median.toFixed(3));
+      console.log(`| ${config} | ${cells.join(' | ')} | ${(100 * r.machineBusy.median).toFixed(0)}% |`);
+    }
+    console.log();
+  }
+}
+const reserve = load('reserve');
+if (reserve) {
+  console.log(
+    `### reserve (${reserve.machine.at}, commit ${reserve.machine.commit}, ${reserve.flags.runs} runs × ${reserve.flags.count} reservations, ${reserve.flags.users} users)\n`,
+  );
+  console.log('| contender | median reservations/s | min | max | µs each (median) | ÷ ledger |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  const base = reserve.results.ledger.perSecond.median;
+  for (const [name, r] of Object.entries(reserve.results)) {
+    console.log(
+      `| ${name} | ${n(r.perSecond.median)} | ${n(r.perSecond.min)} | ${n(r.perSecond.max)} | ${r.usPerReserve.median.toFixed(0)} | ${(r.perSecond.median / base).toFixed(2)}× |`,
     );
   }
   console.log();
