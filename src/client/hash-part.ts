@@ -3,6 +3,7 @@
  * on the way. Injectable (`hashPart` option): a browser app can hand the work to a Web Worker.
  */
 import { createMd5, toBase64 } from './md5.js';
+import { readerOf } from './node-file.js';
 
 /**
  * Base64 MD5 of a part's bytes. Must read the Blob as a stream, never whole: parts are 16 MiB and
@@ -39,7 +40,8 @@ function loadNodeCrypto(): Promise<NodeCrypto | undefined> {
 
 async function eachChunk(blob: Blob, fn: (chunk: Uint8Array) => void): Promise<void> {
   // A reader loop rather than `for await`: Safari's ReadableStream is not async-iterable.
-  const reader = blob.stream().getReader();
+  // A Blob from `openFile` is read through node:fs, 1 MiB at a time (node-file.ts).
+  const reader = await readerOf(blob);
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return;

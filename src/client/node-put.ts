@@ -5,6 +5,7 @@
  * 100 MiB single PUT 100 MiB. Here each chunk is written with the socket's backpressure and
  * dropped, so memory stays flat whatever the size.
  */
+import { type ChunkReader, readerOf } from './node-file.js';
 import { abortedError, networkError, storageError } from './put-error.js';
 import type { PutRequest, PutResult } from './types.js';
 
@@ -95,9 +96,10 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
     let wake: (() => void) | undefined;
     req.once('close', () => wake?.());
     (async () => {
-      const reader = body.stream().getReader();
+      let reader: ChunkReader | undefined;
       let loaded = 0;
       try {
+        reader = await readerOf(body);
         for (;;) {
           const { done, value } = await reader.read();
           if (settled) return;
@@ -116,7 +118,7 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
         settle(networkError(error));
         req.destroy();
       } finally {
-        reader.cancel().catch(() => undefined);
+        reader?.cancel().catch(() => undefined);
       }
     })();
   });
