@@ -9,6 +9,8 @@
  *   nohash  the same with `hashPart: false`
  *   single  one PUT from the client (no parts, no hashing), as curl sends it
  *   curl    `curl -T`, one PUT, no checksum; the URL is signed before its clock starts
+ *   blob    (not by default) `client` with the file opened by fs.openAsBlob instead of `openFile`
+ * The client contenders open the file with the client's `openFile` (node:fs reads).
  * Throughput is bytes ÷ wall time; the client's time covers sign + PUT(s) + complete, curl's only
  * the PUT, which tilts the comparison towards curl. The gateway runs in a process of its own
  * (bench/datapath-server.mjs), fresh for every upload; its CPU time (/proc) is recorded per upload,
@@ -31,6 +33,7 @@ const LABELS = {
   nohash: 'client, hashPart: false',
   single: 'client, one PUT',
   curl: 'curl -T',
+  blob: 'client, fs.openAsBlob',
 };
 
 export function rgwEnv() {

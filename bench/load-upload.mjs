@@ -4,11 +4,10 @@
  * {ms, size, key} as JSON. Usage: node bench/load-upload.mjs <endpoint> <path> <name> [warm]
  * `warm`: multipart whatever the size (a small file in two parts), to warm a fresh gateway's path up.
  */
-import { openAsBlob } from 'node:fs';
-import { createClient } from '../dist/client/index.js';
+import { createClient, openFile } from '../dist/client/index.js';
 
 const [endpoint, path, name, warm] = process.argv.slice(2);
-const blob = await openAsBlob(path, { type: 'video/mp4' });
+const blob = await openFile(path, { type: 'video/mp4' });
 const started = performance.now();
 const client = createClient({ endpoint, headers: { authorization: `Bearer ${process.env.BENCH_KEY}` } });
 const file = await client.upload(blob, warm ? { name, multipartThreshold: 1 } : { name });
