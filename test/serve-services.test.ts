@@ -3,6 +3,7 @@
  * wired from DATABASE_URL and REDIS_URL, `/healthz` names the dependency that is down (Redis
  * behind a TCP proxy that the test switches off), and SIGTERM still closes both pools and exits 0.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 const available = (await requireService('PostgreSQL', postgresProblem)) && (await requireService('Redis', redisProblem));
 const KEY = 'k_services_5Tq0wLx2Mv8Rb3Nc';
+// Redis counters outlive a run (and another run may share the server): a user of this run's own.
+const USER = `services-user-${randomUUID().slice(0, 8)}`;
 
 describe.skipIf(!available)('dropgate serve on PostgreSQL and Redis', () => {
   let schema: TestSchema;
@@ -38,7 +41,7 @@ describe.skipIf(!available)('dropgate serve on PostgreSQL and Redis', () => {
       env: {
         DATABASE_URL: schema.url,
         REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
-        DROPGATE_API_KEYS: `${KEY}:services-user`,
+        DROPGATE_API_KEYS: `${KEY}:${USER}`,
         DROPGATE_DATA_DIR: join(dataDir, 'data'),
       },
     });
@@ -69,7 +72,7 @@ describe.skipIf(!available)('dropgate serve on PostgreSQL and Redis', () => {
     expect(signed.status).toBe(200);
     const { uploadId } = (await signed.json()) as { uploadId: string };
     const rows = await adminQuery(schema.url, 'SELECT user_id, status FROM uploads WHERE id = $1', [uploadId]);
-    expect(rows).toEqual([{ user_id: 'services-user', status: 'pending' }]);
+    expect(rows).toEqual([{ user_id: USER, status: 'pending' }]);
     expect(serve.stdout()).toMatch(/"ledger":"postgresql","rateLimits":"redis"/);
   });
 
