@@ -1,6 +1,6 @@
 /**
  * `node bench/chart.mjs`: bench/results/chart.svg from the saved results of the last
- * `npm run bench -- presign|endpoint|datapath|memory`: horizontal bars on a log scale, medians with
+ * `npm run bench -- presign|endpoint|datapath|memory|load`: horizontal bars on a log scale, medians with
  * min–max whiskers. No dependencies: the SVG is written by hand.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,14 +35,28 @@ if (endpoint) {
 }
 const datapath = load('datapath');
 if (datapath) {
+  const label = { client: 'dropgate/client', nohash: 'hashPart: false', single: 'client, one PUT', blob: 'fs.openAsBlob', curl: 'curl -T' };
+  for (const [target, byWho] of Object.entries(datapath.results)) {
+    const store = target === 'rgw' ? 'RGW (S3)' : 'the disk store';
+    panels.push({
+      title: `datapath: ${(datapath.flags.size / 2 ** 30).toFixed(0)} GiB into ${store}, MB/s (median of ${datapath.flags.runs})`,
+      unit: 'MB/s',
+      rows: Object.entries(byWho).map(([who, r]) => ({ name: label[who] ?? who, ...r.mbps, ours: who !== 'curl' })),
+    });
+  }
+}
+const loadResults = load('load');
+if (loadResults) {
+  const label = { pg: 'gateway (PostgreSQL)', pglite: 'gateway (PGlite)', proxy: 'streaming proxy' };
+  const rows = (key) =>
+    Object.entries(loadResults.results).map(([name, r]) => ({ name: label[name] ?? name, ...r[key], ours: name !== 'proxy' }));
+  const { clients, total, runs } = loadResults.flags;
   panels.push({
-    title: `datapath: ${(datapath.flags.size / 2 ** 30).toFixed(0)} GiB into the disk store, MB/s (median of ${datapath.flags.runs})`,
-    unit: 'MB/s',
-    rows: [
-      { name: 'dropgate/client', ...datapath.results.client, ours: true },
-      { name: 'curl -T', ...datapath.results.curl },
-    ],
+    title: `load: server CPU-ms per GiB, ${clients} uploaders × ${total / clients / 2 ** 20} MiB to RGW (median of ${runs})`,
+    unit: 'CPU-ms/GiB',
+    rows: rows('cpuMsPerGiB'),
   });
+  panels.push({ title: 'load: server peak RSS (VmHWM), same runs', unit: 'MB', rows: rows('peakMB') });
 }
 const memory = load('memory');
 if (memory) {

@@ -66,17 +66,45 @@ if (reserve) {
 }
 const datapath = load('datapath');
 if (datapath) {
-  const { client, curl } = datapath.results;
+  const label = {
+    client: 'dropgate/client',
+    nohash: 'client, `hashPart: false`',
+    single: 'client, one PUT',
+    blob: 'client, `fs.openAsBlob`',
+    curl: '`curl -T`',
+  };
+  for (const [target, byWho] of Object.entries(datapath.results)) {
+    const curl = byWho.curl?.mbps.median;
+    console.log(
+      `### datapath, ${target} (${datapath.machine.at}, commit ${datapath.machine.commit}, ${datapath.flags.runs} runs of ${datapath.flags.size} bytes)\n`,
+    );
+    console.log('| uploader | median MB/s | min | max | ÷ curl | gateway CPU ms (median) | client CPU ms (median) |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const [who, r] of Object.entries(byWho)) {
+      const ratio = curl ? `${((100 * r.mbps.median) / curl).toFixed(1)}%` : '—';
+      const clientCpu = r.clientCpuMs ? n(r.clientCpuMs.median) : '—';
+      console.log(
+        `| ${label[who] ?? who} | ${n(r.mbps.median)} | ${n(r.mbps.min)} | ${n(r.mbps.max)} | ${ratio} | ${n(r.serverCpuMs.median)} | ${clientCpu} |`,
+      );
+    }
+    console.log();
+  }
+}
+const loadResults = load('load');
+if (loadResults) {
+  const { clients, total, runs } = loadResults.flags;
+  const proxy = loadResults.results.proxy;
   console.log(
-    `### datapath (${datapath.machine.at}, commit ${datapath.machine.commit}, ${datapath.flags.runs} runs of ${datapath.flags.size} bytes)\n`,
+    `### load (${loadResults.machine.at}, commit ${loadResults.machine.commit}, ${runs} runs; ${clients} uploaders × ${total / clients} bytes at once)\n`,
   );
-  console.log('| uploader | median MB/s | min | max | ÷ curl |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [name, r] of [
-    ['dropgate/client', client],
-    ['curl -T', curl],
-  ]) {
-    console.log(`| ${name} | ${n(r.median)} | ${n(r.min)} | ${n(r.max)} | ${((100 * r.median) / curl.median).toFixed(1)}% |`);
+  console.log('| server | CPU-ms/GiB median | min | max | + PostgreSQL | proxy ÷ this | peak RSS MB (min–max) | RSS before MB | MB/s |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, r] of Object.entries(loadResults.results)) {
+    const c = r.cpuMsPerGiB;
+    const db = r.dbCpuMsPerGiB ? n(r.dbCpuMsPerGiB.median) : '—';
+    console.log(
+      `| ${name} | ${n(c.median)} | ${n(c.min)} | ${n(c.max)} | ${db} | ${(proxy.cpuMsPerGiB.median / c.median).toFixed(1)}× | ${n(r.peakMB.median)} (${n(r.peakMB.min)}–${n(r.peakMB.max)}) | ${n(r.beforeMB.median)} | ${n(r.mbps.median)} |`,
+    );
   }
   console.log();
 }
