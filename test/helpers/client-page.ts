@@ -13,6 +13,8 @@
  */
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
+import type { UploadOptions } from '../../src/client/types.js';
+import type { FileRecord } from '../../src/shared/protocol.js';
 
 declare global {
   interface Window {
@@ -134,3 +136,37 @@ export const resumeEntryCount = (page: Page): Promise<number> =>
         };
       }),
   );
+
+/** The client options a test may set from outside the page (plain data). */
+export type PickedUploadOptions = Pick<UploadOptions, 'multipartThreshold' | 'concurrency' | 'retryDelays' | 'stallTimeoutMs'>;
+
+export type PickedUpload = { ok: true; record: FileRecord } | { ok: false; error: string };
+
+/**
+ * Picks the file at `path` on the client page and uploads it with `createClient({ endpoint:
+ * '/api/upload', ...options })` — every other setting the browser default — resolving to how it ended.
+ */
+export async function uploadPicked(page: Page, path: string, options: PickedUploadOptions = {}): Promise<PickedUpload> {
+  const outcome = page.evaluate(
+    (clientOptions) =>
+      new Promise<PickedUpload>((resolve) => {
+        const picker = document.querySelector<HTMLInputElement>('#picker');
+        if (!picker) throw new Error('no #picker');
+        picker.onchange = () => {
+          const file = picker.files?.[0];
+          if (!file) return;
+          window.dropgate
+            .createClient({ endpoint: '/api/upload', ...clientOptions })
+            .upload(file)
+            .then(
+              (record) => resolve({ ok: true, record }),
+              (error: unknown) => resolve({ ok: false, error: String(error) }),
+            );
+        };
+      }),
+    options,
+  );
+  await page.waitForFunction(() => document.querySelector<HTMLInputElement>('#picker')?.onchange !== null);
+  await page.locator('#picker').setInputFiles(path);
+  return outcome;
+}

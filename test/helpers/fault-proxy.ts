@@ -4,7 +4,8 @@
  * a byte flipped on the way. It logs every exchange, so tests count PUTs per part.
  *
  * Start it first and give its URL to the stack as `publicUrl`: then the API and the disk store's
- * part URLs both point at it.
+ * part URLs both point at it. In front of RGW (`setTarget(7480)`), give its URL to the S3 store as
+ * its endpoint instead: the Host header passes through, so the presigned URLs still verify.
  *
  * @example
  * const proxy = await startFaultProxy();
@@ -54,11 +55,22 @@ export interface FaultProxy {
   readonly log: Exchange[];
   /** Part PUTs in the log, optionally only those that got `status`. */
   partPuts(status?: number): Exchange[];
+  /**
+   * Waits (up to `timeoutMs`) until no stalled exchange is pending: a paused request hears of the
+   * client hanging up only when its stall ends, which may be after the upload is done.
+   */
+  settled(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Which part a disk-store part URL (`…/_disk/{base64url JSON}.{mac}`) is for, if it is one. */
+/**
+ * Which part a part URL is for, if it is one: the disk store's (`…/_disk/{base64url JSON}.{mac}`)
+ * or S3's (`…/key?partNumber=N&uploadId=…`, when the proxy stands in front of RGW).
+ */
 export function partOf(path: string): { multipartId: string; partNumber: number } | undefined {
+  const query = new URLSearchParams(path.split('?')[1] ?? '');
+  const [s3Part, s3Upload] = [Number(query.get('partNumber')), query.get('uploadId')];
+  if (s3Part > 0 && s3Upload) return { multipartId: s3Upload, partNumber: s3Part };
   const token = /\/_disk\/([A-Za-z0-9_-]+)\./.exec(path)?.[1];
   if (!token) return undefined;
   try {
@@ -101,7 +113,10 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     if (fault?.kind === 'status') {
       req.on('data', (chunk: Buffer) => (entry.bytes += chunk.length));
       req.on('end', () => {
-        res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers }).end(fault.body ?? '');
+        // A store answers its errors with the CORS headers of a matching rule too; without them a
+        // cross-origin page (S3) would see a network error instead of the status.
+        const cors = req.headers.origin ? { 'access-control-allow-origin': req.headers.origin } : {};
+        res.writeHead(fault.status, { 'content-type': 'text/plain', ...cors, ...fault.headers }).end(fault.body ?? '');
         finish(fault.status);
       });
       return;
@@ -181,6 +196,12 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     log,
     partPuts(status) {
       return log.filter((e) => e.partNumber !== undefined && (status === undefined || e.status === status));
+    },
+    async settled(timeoutMs = 10_000) {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+        if (!log.some((e) => e.fault === 'stall' && e.status === 'pending')) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
     async close() {
       server.closeAllConnections();

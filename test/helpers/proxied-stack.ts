@@ -1,6 +1,7 @@
 /**
  * `dropgate dev`'s stack (disk store + PGlite) behind the fault proxy: the stack's public URL is
- * the proxy's, so API calls and part PUTs all pass through it.
+ * the proxy's, so API calls and part PUTs all pass through it. On S3 (`startProxiedS3Stack`) the
+ * proxy stands in front of RGW instead: part PUTs and the gateway's calls to the store go through it.
  *
  * @example
  * const s = await startProxiedStack();
@@ -14,15 +15,21 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import { type EmbeddedStack, startEmbedded } from '../../src/cli/embedded.js';
+import { corsRule } from '../../src/cli/s3-rules.js';
 import type { LogEntry, RouteConfig } from '../../src/server/config.js';
+import type { Storage } from '../../src/storage/types.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
+import { createTestBucket, type RgwEnv, rgwStorage } from './rgw.js';
 
 export interface ProxiedStack {
   proxy: FaultProxy;
   stack: EmbeddedStack;
-  /** The API base through the proxy. */
+  /** The API base (through the proxy on the disk store). */
   endpoint: string;
+  /** The app's origin, for a page: the proxy's on the disk store, the stack's own on S3. */
+  origin: string;
   dataDir: string;
   logs: LogEntry[];
   stop(): Promise<void>;
@@ -30,28 +37,53 @@ export interface ProxiedStack {
 
 export async function startProxiedStack(routes?: Record<string, RouteConfig>): Promise<ProxiedStack> {
   const proxy = await startFaultProxy();
+  const started = await startStack({ publicUrl: proxy.url, routes });
+  proxy.setTarget((started.stack.server.address() as AddressInfo).port);
+  return { ...started, proxy, endpoint: `${proxy.url}/api/upload`, origin: proxy.url, stop: stopAll(proxy, started) };
+}
+
+/**
+ * `dropgate dev --storage s3` in process, on a fresh RGW bucket with a CORS rule for the stack's
+ * origin, the fault proxy between RGW and everyone: the browser's PUTs and the gateway's calls.
+ */
+export async function startProxiedS3Stack(rgw: RgwEnv, routes?: Record<string, RouteConfig>): Promise<ProxiedStack> {
+  const proxy = await startFaultProxy();
+  proxy.setTarget(Number(new URL(rgw.S3_ENDPOINT ?? '').port));
+  const bucket = await createTestBucket(rgw);
+  const storage = rgwStorage({ ...bucket.env, S3_ENDPOINT: proxy.url });
+  const started = await startStack({ storage, routes });
+  const origin = started.stack.url;
+  const stop = stopAll(proxy, started, bucket.remove);
+  await storage.client
+    .send(new PutBucketCorsCommand({ Bucket: bucket.bucket, CORSConfiguration: { CORSRules: [corsRule([origin])] } }))
+    .catch(async (error: unknown) => {
+      await stop();
+      throw error;
+    });
+  return { ...started, proxy, endpoint: `${origin}/api/upload`, origin, stop };
+}
+
+async function startStack(options: { publicUrl?: string; storage?: Storage; routes: Record<string, RouteConfig> | undefined }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'dropgate-proxied-'));
   const logs: LogEntry[] = [];
   const stack = await startEmbedded({
     dataDir,
     port: 0,
     host: '127.0.0.1',
-    publicUrl: proxy.url,
-    routes: routes ?? { default: { visibility: 'public' } },
+    ...(options.publicUrl && { publicUrl: options.publicUrl }),
+    ...(options.storage && { storage: options.storage }),
+    routes: options.routes ?? { default: { visibility: 'public' } },
     log: (entry) => logs.push(entry),
   });
-  proxy.setTarget((stack.server.address() as AddressInfo).port);
-  return {
-    proxy,
-    stack,
-    endpoint: `${proxy.url}/api/upload`,
-    dataDir,
-    logs,
-    async stop() {
-      await proxy.close();
-      await stack.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  return { stack, dataDir, logs };
+}
+
+function stopAll(proxy: FaultProxy, started: { stack: EmbeddedStack; dataDir: string }, after?: () => Promise<void>) {
+  return async () => {
+    await started.stack.close();
+    await after?.();
+    await proxy.close();
+    await rm(started.dataDir, { recursive: true, force: true });
   };
 }
 

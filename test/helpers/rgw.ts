@@ -11,9 +11,9 @@
  *   afterAll(() => removePrefix(storage, prefix));
  * });
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type S3Storage, type S3StorageOptions, s3FromEnv } from '../../src/storage/s3.js';
 import { isCi } from './services.js';
 
@@ -88,4 +88,23 @@ export async function removePrefix(storage: S3Storage, prefix: string): Promise<
     await Promise.all((page.Contents ?? []).map((o) => (o.Key ? storage.delete(o.Key) : undefined)));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
+}
+
+/**
+ * A fresh bucket of its own (so no other suite's CORS rule can replace the test's meanwhile): the
+ * RGW env naming it, and `remove()`, which empties and deletes it.
+ */
+export async function createTestBucket(rgw: RgwEnv): Promise<{ bucket: string; env: RgwEnv; remove(): Promise<void> }> {
+  const bucket = `dropgate-dev-${randomBytes(6).toString('hex')}`;
+  const env = { ...rgw, S3_BUCKET: bucket };
+  const storage = rgwStorage(env);
+  await storage.client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    bucket,
+    env,
+    async remove() {
+      await removePrefix(storage, '');
+      await storage.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    },
+  };
 }

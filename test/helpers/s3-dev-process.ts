@@ -11,21 +11,12 @@
  * await dev.stop();
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { CLI_PATH, type DevProcess, REPO_ROOT, startDevProcess } from './dev-process.js';
-import { type RgwEnv, removePrefix, rgwStorage } from './rgw.js';
+import { createTestBucket, type RgwEnv } from './rgw.js';
 
 export async function startS3DevProcess(rgw: RgwEnv): Promise<DevProcess & { bucket: string }> {
-  const bucket = `dropgate-dev-${randomBytes(6).toString('hex')}`;
-  const env = { ...rgw, S3_BUCKET: bucket };
-  const storage = rgwStorage(env);
-  await storage.client.send(new CreateBucketCommand({ Bucket: bucket }));
-  const removeBucket = async () => {
-    await removePrefix(storage, '');
-    await storage.client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  };
+  const { bucket, env, remove: removeBucket } = await createTestBucket(rgw);
   let dev: DevProcess;
   try {
     dev = await startDevProcess({ args: ['--storage', 's3'], env });
