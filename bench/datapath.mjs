@@ -14,7 +14,7 @@
  * Throughput is bytes ÷ wall time; the client's time covers sign + PUT(s) + complete, curl's only
  * the PUT, which tilts the comparison towards curl. The gateway runs in a process of its own
  * (bench/datapath-server.mjs), fresh for every upload; its CPU time (/proc) is recorded per upload,
- * and the client's (process.cpuUsage). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
+ * and the uploader's (process.cpuUsage; curl's through its parent shell's cutime + cstime). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
  * `--prof DIR`: client and gateway write CPU profiles there (bench/profile-top.mjs reads them).
  */
 import { spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs } from './proc.mjs';
+import { cpuMs, TICK_MS } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const CHILD = new URL('./datapath-child.mjs', import.meta.url).pathname;
@@ -134,11 +134,17 @@ async function viaCurl(endpoint, path, size) {
   const signed = await res.json();
   if (!res.ok || !signed.presignedUrl) throw new Error(`no single-PUT URL: ${res.status} ${JSON.stringify(signed)}`);
   const headers = Object.entries(signed.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  // Through sh, which prints its own /proc stat once curl has exited: cutime + cstime are curl's CPU.
+  const script = 'curl "$@"; code=$?; echo; cat /proc/$$/stat; exit $code';
+  const curlArgs = ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', path, ...headers, signed.presignedUrl];
   const started = performance.now();
-  const code = await exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', path, ...headers, signed.presignedUrl], 600_000);
+  const out = await exec('sh', ['-c', script, 'sh', ...curlArgs], 600_000);
   const ms = performance.now() - started;
+  const [code, stat] = out.split('\n');
   if (!/^2\d\d$/.test(code.trim())) throw new Error(`curl PUT answered ${code}`);
-  return { ms, size, key: signed.key, clientCpuMs: undefined };
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const clientCpuMs = (Number(fields[13]) + Number(fields[14])) * TICK_MS; // cutime, cstime: fields 16 and 17 of stat(5)
+  return { ms, size, key: signed.key, clientCpuMs };
 }
 
 export async function run(flags) {
