@@ -1,0 +1,63 @@
+/**
+ * `node bench/handle-profile.mjs [N]`: the JavaScript cost of one sign request with no sockets at
+ * all — `gateway.handle()` in a loop, API-key auth over 50 keys, validation, memory rate limits,
+ * a ledger whose `reserve` resolves at once, the S3 presign — so the endpoint bench's server CPU
+ * can be split into this and socket work. Run under `node --cpu-prof --cpu-prof-dir=/tmp/p` and
+ * read with `node bench/profile-top.mjs /tmp/p/*.cpuprofile`.
+ */
+import { apiKeyAuth, createDropgate } from '../dist/server/index.js';
+import { createS3Storage } from '../dist/storage/index.js';
+
+const N = Number(process.argv[2] ?? 100_000);
+const keys = Array.from({ length: 50 }, (_, i) => `bench-0123456789abcdef01234567-user${i}`);
+const ledger = new Proxy(
+  {
+    reserve: async (input) => ({ ok: true, upload: { ...input, status: 'pending', createdAt: new Date(), completedAt: null, etag: null } }),
+  },
+  { get: (target, name) => target[name] ?? (async () => undefined) },
+);
+const gateway = createDropgate({
+  storage: createS3Storage({
+    bucket: 'bench-bucket',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:7480',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'benchmark-secret-key-0123456789abcdefghij' },
+  }),
+  ledger,
+  routes: {
+    default: {
+      maxSize: '1GiB',
+      allowedTypes: ['video/*'],
+      allowance: { bytes: '1000000GiB', period: 'total' },
+      rateLimit: { perUserPerMinute: 1e9, perIpPerMinute: 1e9 },
+      maxPendingUploads: 1e9,
+    },
+  },
+  authenticate: apiKeyAuth(Object.fromEntries(keys.map((k, i) => [k, `bench-user${i}`]))),
+});
+const body = JSON.stringify({ size: 10_485_760, contentType: 'video/mp4', name: 'clip.mp4' });
+let i = 0;
+const request = () => {
+  const headers = { authorization: `Bearer ${keys[i++ % keys.length]}`, 'content-type': 'application/json' };
+  return {
+    method: 'POST',
+    pathname: '/api/upload',
+    searchParams: new URLSearchParams(''),
+    header: (name) => headers[name],
+    remoteAddress: '127.0.0.1',
+    raw: undefined,
+    text: async () => body,
+    body: () => {
+      throw new Error('not used');
+    },
+  };
+};
+const once = async () => {
+  const response = await gateway.handle(request());
+  if (response.status !== 200) throw new Error(`status ${response.status}: ${String(response.body)}`);
+};
+for (let w = 0; w < 20_000; w++) await once();
+const t0 = performance.now();
+for (let n = 0; n < N; n++) await once();
+console.log(`gateway.handle, sign request: ${(((performance.now() - t0) * 1000) / N).toFixed(1)} µs each (${N} in a row)`);
