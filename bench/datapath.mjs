@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,17 @@ export function rgwEnv() {
     if (m) env[m[1]] = m[2];
   }
   return env;
+}
+
+/**
+ * RGW keeps a deleted object's data until its garbage collector runs (a minute later here); the
+ * store is 8 GiB of RAM, and these benches write GiBs in seconds, so it fills and RGW stalls.
+ * After deleting, the bench asks for the collection at once (`radosgw-admin gc process`).
+ */
+export async function collectRgwGarbage() {
+  const conf = '/tmp/dropgate-rgw/ceph.conf';
+  if (!existsSync(conf)) return;
+  await exec('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], 120_000).catch(() => {});
 }
 
 /** Every child started here, so an interrupted run leaves no server behind. */
@@ -186,7 +197,10 @@ export async function run(flags) {
             await server.stop();
             await rm(join(dir, `stack-${target}-${who}-${r}`), { recursive: true, force: true });
           }
-          if (m.key && rgw) await rgw.delete(m.key);
+          if (m.key && rgw) {
+            await rgw.delete(m.key);
+            await collectRgwGarbage();
+          }
           if (m.size !== flags.size) throw new Error(`${who} uploaded ${m.size} bytes`);
           samples[`${target}/${who}`] ??= { mbps: [], serverCpuMs: [], clientCpuMs: [] };
           const s = samples[`${target}/${who}`];

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { rgwEnv, writeFile } from './datapath.mjs';
+import { collectRgwGarbage, rgwEnv, writeFile } from './datapath.mjs';
 import { cpuMs, memoryMB } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
@@ -262,6 +262,7 @@ export async function run(flags) {
       for (const name of contenders) {
         const m = name === 'proxy' ? await viaProxy(flags, files, r) : await viaDropgate(flags, dir, files, r, name);
         await Promise.all(m.keys.map((key) => rgw.delete(key)));
+        await collectRgwGarbage();
         m.cpuMsPerGiB = m.cpuMs / (flags.total / GiB);
         if (m.dbCpuMs !== undefined) m.dbCpuMsPerGiB = m.dbCpuMs / (flags.total / GiB);
         m.mbps = flags.total / 1e6 / (m.ms / 1000);
