@@ -4,8 +4,8 @@
  * So a URL is used within moments of being signed (URLs expire in minutes; a 4 GB upload takes
  * longer), and a 250-part upload costs ~60 API calls, not 250.
  *
- * Hashing runs ahead of signing: each URL handed out starts the MD5 of the parts after the next
- * batch, one part at a time, so the next batch is hashed while the current one is on the wire.
+ * Hashing runs ahead of signing: each URL handed out starts the MD5 of the next two batches'
+ * parts, one part at a time, so the next batch is hashed while the current one is on the wire.
  * Hashing only when a batch was due left every slot idle while its parts were read and hashed
  * (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s without; BENCHMARKS.md).
  */
