@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PGlite } from '@electric-sql/pglite';
 import { createSqlLedger, MIGRATIONS, pgliteDriver } from '../dist/ledger/index.js';
+import { reserveBatchSql } from '../dist/ledger/sql-rows.js';
 import { fmt, save, summary } from './stats.mjs';
 
 const ALLOWANCE = 1e15;
@@ -79,32 +80,6 @@ async function reserveTx7(driver, u) {
   });
 }
 
-const FIELDS = 17;
-/** `SELECT … FROM (VALUES (…), …) CROSS JOIN LATERAL dropgate_reserve(…)` for k reservations. */
-function batchSql(k) {
-  const casts = [
-    'text',
-    'text',
-    'text',
-    'text',
-    'bigint',
-    'text',
-    'text',
-    'jsonb',
-    'jsonb',
-    'text',
-    'text',
-    'text',
-    'bigint',
-    'integer',
-    'timestamptz',
-    'bigint',
-    'bigint',
-  ];
-  const rows = Array.from({ length: k }, (_, r) => `(${casts.map((c, i) => `$${r * FIELDS + i + 1}::${c}`).join(', ')})`);
-  const cols = casts.map((_, i) => `c${i}`).join(', ');
-  return `SELECT r.* FROM (VALUES ${rows.join(', ')}) AS v(${cols}) CROSS JOIN LATERAL dropgate_reserve(${cols}) AS r`;
-}
 const paramsOf = (u) => [
   u.id,
   u.userId,
@@ -173,7 +148,7 @@ export async function run(flags) {
             fn = () => Promise.all(Array.from({ length: per }, reserve));
           } else {
             per = Number(c.slice('batch-'.length));
-            const sql = batchSql(per);
+            const sql = reserveBatchSql(per); // the statement the ledger's batcher sends
             fn = async () => {
               const { rows } = await db.query(sql, Array.from({ length: per }, () => paramsOf(input(flags.users))).flat());
               if (rows.length !== per || rows.some((row) => row.r_outcome !== 'ok')) throw new Error(`refused: ${JSON.stringify(rows[0])}`);
