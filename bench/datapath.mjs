@@ -23,6 +23,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChild, track } from './children.mjs';
 import { cpuMs, TICK_MS } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
@@ -56,26 +57,15 @@ export async function collectRgwGarbage() {
   await exec('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], 120_000).catch(() => {});
 }
 
-/** Every child started here, so an interrupted run leaves no server behind. */
-const children = new Set();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(130);
-  });
-}
-
 function exec(cmd, args, limitMs) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(proc);
+    const proc = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     let err = '';
     proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
     proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
     const kill = setTimeout(() => proc.kill('SIGKILL'), limitMs);
     proc.on('exit', (code) => {
-      children.delete(proc);
       clearTimeout(kill);
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
@@ -106,7 +96,7 @@ export async function startServer(store, dataDir, { prof, profile, env = {} } = 
     env: { ...process.env, ...(store === 's3' ? rgwEnv() : {}), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  children.add(child);
+  track(child);
   const url = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c) => {
@@ -120,12 +110,7 @@ export async function startServer(store, dataDir, { prof, profile, env = {} } = 
     url,
     pid: child.pid,
     async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-      children.delete(child);
+      await stopChild(child, 15_000);
     },
   };
 }

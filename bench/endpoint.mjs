@@ -26,6 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { stopChild, track } from './children.mjs';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
@@ -73,20 +74,6 @@ async function dropSchema(schema) {
   await client.connect();
   await client.query(`DROP SCHEMA ${schema} CASCADE`);
   await client.end();
-}
-
-/** Every child started here, so an interrupted run leaves no server or load generator behind. */
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(130);
-  });
 }
 
 /** `--prof DIR`: the server under test writes a CPU profile there (`node bench/profile-top.mjs` reads it). */
@@ -206,11 +193,7 @@ async function start(contender, dir, flags) {
     url,
     pid: child.pid,
     async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
+      await stopChild(child, 10_000);
       if (schema) await dropSchema(schema).catch(() => {});
     },
   };

@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { stopChild, track } from './children.mjs';
 import { collectRgwGarbage, rgwEnv, writeFile } from './datapath.mjs';
 import { cpuMs, memoryMB } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
@@ -44,19 +45,6 @@ const CONFIG = {
     },
   },
 };
-
-const children = new Set();
-function track(child) {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    for (const child of children) child.kill('SIGKILL');
-    process.exit(130);
-  });
-}
 
 const nextPort = (() => {
   let p = 41_000 + (process.pid % 500) * 2;
@@ -91,14 +79,6 @@ async function waitFor(child, url, what) {
     if (Date.now() > deadline) throw new Error(`${what} did not answer in 60 s`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function stop(child) {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(t);
 }
 
 async function sql(text) {
@@ -207,7 +187,7 @@ async function viaDropgate(flags, dir, files, r, ledger) {
     };
     return await measure(flags, files, child.pid, upload, db);
   } finally {
-    await stop(child);
+    await stopChild(child, 15_000);
     rmSync(data, { recursive: true, force: true });
     await db?.drop().catch(() => {});
   }
@@ -238,7 +218,7 @@ async function viaProxy(flags, files, r) {
     };
     return await measure(flags, files, child.pid, upload);
   } finally {
-    await stop(child);
+    await stopChild(child, 15_000);
   }
 }
 
