@@ -2,6 +2,7 @@
  * The child processes a bench starts (servers, load generators, uploaders), so that an interrupted
  * run (Ctrl-C, SIGTERM) leaves none of them behind, and one way to stop a server.
  */
+import { spawn } from 'node:child_process';
 
 const children = new Set();
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -26,4 +27,25 @@ export async function stopChild(child, graceMs) {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Runs a command to its end and resolves with its stdout; rejects with its stderr when it exits
+ * non-zero, and kills it after `limitMs`.
+ * @example const out = await exec('curl', ['-sS', url], { limitMs: 60_000 });
+ */
+export function exec(cmd, args, { env, limitMs = 600_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+    let out = '';
+    let err = '';
+    proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
+    proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
+    const kill = setTimeout(() => proc.kill('SIGKILL'), limitMs);
+    proc.on('exit', (code) => {
+      clearTimeout(kill);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
+    });
+  });
 }

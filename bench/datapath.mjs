@@ -23,7 +23,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopChild, track } from './children.mjs';
+import { exec, stopChild, track } from './children.mjs';
 import { cpuMs, TICK_MS } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
@@ -54,23 +54,7 @@ export function rgwEnv() {
 export async function collectRgwGarbage() {
   const conf = '/tmp/dropgate-rgw/ceph.conf';
   if (!existsSync(conf)) return;
-  await exec('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], 120_000).catch(() => {});
-}
-
-function exec(cmd, args, limitMs) {
-  return new Promise((resolve, reject) => {
-    const proc = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let out = '';
-    let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
-    proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
-    const kill = setTimeout(() => proc.kill('SIGKILL'), limitMs);
-    proc.on('exit', (code) => {
-      clearTimeout(kill);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
-    });
-  });
+  await exec('radosgw-admin', ['-c', conf, 'gc', 'process', '--include-all'], { limitMs: 120_000 }).catch(() => {});
 }
 
 export async function writeFile(path, size) {
@@ -117,7 +101,7 @@ export async function startServer(store, dataDir, { prof, profile, env = {} } = 
 
 async function viaClient(endpoint, path, mode, prof, profile) {
   const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${profile}`] : [];
-  return JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big', mode], 600_000));
+  return JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big', mode]));
 }
 
 async function viaCurl(endpoint, path, size) {
@@ -134,7 +118,7 @@ async function viaCurl(endpoint, path, size) {
   const script = 'curl "$@"; code=$?; echo; cat /proc/$$/stat; exit $code';
   const curlArgs = ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-T', path, ...headers, signed.presignedUrl];
   const started = performance.now();
-  const out = await exec('sh', ['-c', script, 'sh', ...curlArgs], 600_000);
+  const out = await exec('sh', ['-c', script, 'sh', ...curlArgs]);
   const ms = performance.now() - started;
   const [code, stat] = out.split('\n');
   if (!/^2\d\d$/.test(code.trim())) throw new Error(`curl PUT answered ${code}`);

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { stopChild, track } from './children.mjs';
+import { exec, stopChild, track } from './children.mjs';
 import { collectRgwGarbage, rgwEnv, writeFile } from './datapath.mjs';
 import { cpuMs, memoryMB } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
@@ -50,22 +50,6 @@ const nextPort = (() => {
   let p = 41_000 + (process.pid % 500) * 2;
   return () => p++;
 })();
-
-function exec(cmd, args, env) {
-  return new Promise((resolve, reject) => {
-    const proc = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
-    let out = '';
-    let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
-    proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
-    const kill = setTimeout(() => proc.kill('SIGKILL'), 600_000);
-    proc.on('exit', (code) => {
-      clearTimeout(kill);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
-    });
-  });
-}
 
 async function waitFor(child, url, what) {
   const deadline = Date.now() + 60_000;
@@ -181,7 +165,7 @@ async function viaDropgate(flags, dir, files, r, ledger) {
     const endpoint = `http://127.0.0.1:${port}/api/upload`;
     const upload = async (file, i, warm) => {
       const args = [join(ROOT, 'bench/load-upload.mjs'), endpoint, file, `load-${i}.mp4`, ...(warm ? ['warm'] : [])];
-      const out = JSON.parse(await exec(process.execPath, args, { BENCH_KEY: keys[i] }));
+      const out = JSON.parse(await exec(process.execPath, args, { env: { BENCH_KEY: keys[i] } }));
       if (!warm && out.size !== flags.total / flags.clients) throw new Error(`uploader ${i} uploaded ${out.size} bytes`);
       return out.key;
     };

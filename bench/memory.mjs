@@ -4,31 +4,19 @@
  * a child process of its own, so the RSS is the client's alone). The file is sparse: an MP4 header,
  * then zeros. Bar: growth under 100 MB above idle. A fresh stack (and data folder) per run.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbedded } from '../dist/cli/embedded.js';
+import { exec } from './children.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const LIMIT = 100e6;
 const CHILD = new URL('./memory-child.mjs', import.meta.url).pathname;
 
-function runChild(endpoint, path) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', CHILD, endpoint, path, 'big'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
-    proc.stderr.setEncoding('utf8').on('data', (c) => (err += c));
-    const kill = setTimeout(() => proc.kill('SIGKILL'), 600_000);
-    proc.on('exit', (code) => {
-      clearTimeout(kill);
-      if (code === 0) resolve(JSON.parse(out));
-      else reject(new Error(`memory child exited ${code}: ${err || out}`));
-    });
-  });
+async function runChild(endpoint, path) {
+  return JSON.parse(await exec(process.execPath, ['--expose-gc', CHILD, endpoint, path, 'big']));
 }
 
 export async function run(flags) {
