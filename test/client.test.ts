@@ -7,13 +7,13 @@ import { openAsBlob } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FetchLike, isDropgateError, type UploadProgress, upload } from '../src/client/index.js';
 import type { FileListResponse, SignResponse, StatusResponse } from '../src/shared/protocol.js';
 import { MiB } from '../src/shared/sizes.js';
 import { launchChromium, requireOrSkip, throttleUploads } from './helpers/chromium.js';
+import { clientBundle } from './helpers/client-page.js';
 import { type DevStack, startDevStack } from './helpers/dev-stack.js';
 
 let stack: DevStack;
@@ -201,16 +201,7 @@ describe.skipIf(!chromium.available)('upload() in Chromium (XMLHttpRequest PUT)'
   let bundle: string;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: ['src/client/index.ts'],
-      bundle: true,
-      format: 'iife',
-      globalName: 'dropgate',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-    });
-    bundle = result.outputFiles[0]?.text ?? '';
+    bundle = await clientBundle();
     browser = await launchChromium();
   });
 
