@@ -1,111 +1,91 @@
 /**
- * The s3 store's control plane: every call that the gateway itself makes to the store (head,
- * ranged read, delete, multipart bookkeeping) goes through `@aws-sdk/client-s3`, which parses S3's
- * XML, retries 5xx and SlowDown with backoff, and treats a CompleteMultipartUpload answered "200
- * with an Error body" as the error it is. Presigned URLs do not come from here (see sigv4.ts).
+ * The s3 store's control plane: every call the gateway itself makes to the store (head, ranged
+ * read, delete, multipart bookkeeping, an object's grants). Each is one request through
+ * s3-http.ts (signed by sigv4.ts, retried with backoff) and its answer read with s3-xml.ts;
+ * failures leave as DropgateErrors through s3-errors.ts. Presigned URLs for clients do not come
+ * from here (see s3.ts).
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectAclCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  ListPartsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { DropgateError } from '../shared/errors.js';
 import { isMissing, s3Error, s3FailureOf } from './s3-errors.js';
-import type { ResolvedS3Options } from './s3-options.js';
+import { type S3Http, type S3Request, utf8 } from './s3-http.js';
+import { blocksOf, escapeXml, textOf } from './s3-xml.js';
 import type { ObjectInfo, StoredPart } from './types.js';
 
-/**
- * The SDK client for a store's options. Checksums only WHEN_REQUIRED: the SDK's default since
- * 3.729 adds CRC32 checksums that S3-compatible stores such as Ceph RGW 16 and older MinIO reject.
- * @example
- * const client = createS3Client(resolveS3Options({ bucket, region, credentials }));
- */
-export function createS3Client(options: ResolvedS3Options): S3Client {
-  const { credentials } = options;
-  return new S3Client({
-    region: options.region,
-    ...(options.endpoint && { endpoint: options.endpoint.origin }),
-    forcePathStyle: options.forcePathStyle,
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken && { sessionToken: credentials.sessionToken }),
-      ...(credentials.expiration && { expiration: credentials.expiration }),
-    },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: options.maxAttempts,
-    retryMode: 'standard',
-    requestHandler: { connectionTimeout: Math.min(5_000, options.requestTimeoutMs), requestTimeout: options.requestTimeoutMs },
-  });
-}
-
 export interface Control {
-  client: S3Client;
+  http: S3Http;
   bucket: string;
   acl: string | undefined;
   /** Set once a HEAD of the bucket succeeded (see `head`). */
   bucketSeen?: boolean;
 }
 
-/** Runs one SDK call; failures come out as DropgateErrors. */
-async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
+/** Runs one request; failures come out as DropgateErrors. */
+async function call(c: Control, action: string, request: S3Request): Promise<string> {
   try {
-    return await run();
+    return utf8((await c.http.send(request)).body);
   } catch (error) {
     throw s3Error(error, action);
   }
 }
 
+/** Headers a PUT may set on an object besides those its URL signs (see `extraHeadersOf`). */
+const EXTRA_HEADERS = [
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'cache-control',
+  'expires',
+  'x-amz-website-redirect-location',
+];
+
 /**
  * What a presigned PUT's unsigned headers left on the object: SigV4 binds only the headers a URL
  * signs, and S3 stores Content-Disposition, Cache-Control and the like from whoever sends them.
  */
-function extraHeadersOf(out: HeadObjectCommandOutput): Record<string, string> {
-  const extra: Record<string, string | undefined> = {
-    'content-disposition': out.ContentDisposition,
-    'content-encoding': out.ContentEncoding,
-    'content-language': out.ContentLanguage,
-    'cache-control': out.CacheControl,
-    expires: out.ExpiresString,
-    'x-amz-website-redirect-location': out.WebsiteRedirectLocation,
-  };
-  for (const [name, value] of Object.entries(out.Metadata ?? {})) extra[`x-amz-meta-${name}`] = value;
-  return Object.fromEntries(Object.entries(extra).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+function extraHeadersOf(headers: IncomingHttpHeaders): Record<string, string> {
+  const extra: Record<string, string> = {};
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (typeof value !== 'string' || value === '') continue;
+    if (EXTRA_HEADERS.includes(name) || name.startsWith('x-amz-meta-')) extra[name] = value;
+  }
+  return extra;
 }
 
 export async function foreignGrants(c: Control, key: string): Promise<string[]> {
+  let xml: string;
   try {
-    const acl = await c.client.send(new GetObjectAclCommand({ Bucket: c.bucket, Key: key }));
-    const owner = acl.Owner?.ID;
-    return (acl.Grants ?? [])
-      .filter((g) => g.Grantee?.ID === undefined || g.Grantee.ID !== owner)
-      .map((g) => `${g.Permission ?? '?'} to ${g.Grantee?.URI ?? g.Grantee?.ID ?? g.Grantee?.EmailAddress ?? '?'}`);
+    xml = utf8((await c.http.send({ method: 'GET', key, query: { acl: '' }, xmlResult: true })).body);
   } catch (error) {
     // Stores without object ACLs (Cloudflare R2) cannot have been given one by a PUT either.
     if (s3FailureOf(error).code === 'NotImplemented') return [];
     throw s3Error(error, 'reading the grants of an object (the gateway needs s3:GetObjectAcl)');
   }
+  const owner = textOf(blocksOf(xml, 'Owner')[0] ?? '', 'ID');
+  const grants: string[] = [];
+  for (const grant of blocksOf(xml, 'Grant')) {
+    const grantee = blocksOf(grant, 'Grantee')[0] ?? '';
+    const id = textOf(grantee, 'ID');
+    if (id !== undefined && id === owner) continue;
+    const who = textOf(grantee, 'URI') ?? id ?? textOf(grantee, 'EmailAddress') ?? '?';
+    grants.push(`${textOf(grant, 'Permission') ?? '?'} to ${who}`);
+  }
+  return grants;
 }
 
 export async function head(c: Control, key: string): Promise<ObjectInfo | undefined> {
   try {
-    const out = await c.client.send(new HeadObjectCommand({ Bucket: c.bucket, Key: key }));
+    const { headers } = await c.http.send({ method: 'HEAD', key });
+    const lastModified = headers['last-modified'];
     return {
-      size: out.ContentLength ?? 0,
+      size: Number(headers['content-length'] ?? 0),
       // What S3 itself reports for an object stored without a type.
-      contentType: out.ContentType ?? 'binary/octet-stream',
-      etag: out.ETag ?? '',
-      lastModified: out.LastModified ?? new Date(0),
-      extraHeaders: extraHeadersOf(out),
+      contentType: headers['content-type'] ?? 'binary/octet-stream',
+      etag: headers.etag ?? '',
+      lastModified: lastModified ? new Date(lastModified) : new Date(0),
+      extraHeaders: extraHeadersOf(headers),
     };
   } catch (error) {
     if (!isMissing(s3FailureOf(error))) throw s3Error(error, 'looking up an object');
@@ -114,7 +94,7 @@ export async function head(c: Control, key: string): Promise<ObjectInfo | undefi
   // bucket, or a misconfigured gateway would call every upload "not received yet".
   if (!c.bucketSeen) {
     try {
-      await c.client.send(new HeadBucketCommand({ Bucket: c.bucket }));
+      await c.http.send({ method: 'HEAD' });
       c.bucketSeen = true;
     } catch (error) {
       if (s3FailureOf(error).status !== 404) throw s3Error(error, `looking up bucket ${c.bucket}`);
@@ -131,8 +111,7 @@ export async function head(c: Control, key: string): Promise<ObjectInfo | undefi
 
 export async function readRange(c: Control, key: string, start: number, end: number): Promise<Uint8Array> {
   try {
-    const out = await c.client.send(new GetObjectCommand({ Bucket: c.bucket, Key: key, Range: `bytes=${start}-${end}` }));
-    return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    return (await c.http.send({ method: 'GET', key, headers: { range: `bytes=${start}-${end}` } })).body;
   } catch (error) {
     // A start past the end: the disk store answers no bytes, so this store does too.
     if (s3FailureOf(error).status === 416) return new Uint8Array(0);
@@ -141,22 +120,24 @@ export async function readRange(c: Control, key: string, start: number, end: num
 }
 
 export async function remove(c: Control, key: string): Promise<void> {
-  await call('deleting an object', () => c.client.send(new DeleteObjectCommand({ Bucket: c.bucket, Key: key })));
+  await call(c, 'deleting an object', { method: 'DELETE', key });
 }
 
 export async function createMultipart(c: Control, key: string, contentType: string): Promise<{ multipartId: string }> {
-  const out = await call('starting a multipart upload', () =>
-    c.client.send(
-      new CreateMultipartUploadCommand({
-        Bucket: c.bucket,
-        Key: key,
-        ContentType: contentType,
-        ...(c.acl && { ACL: c.acl as never }),
-      }),
-    ),
-  );
-  if (!out.UploadId) throw new DropgateError('STORAGE_UNAVAILABLE', 'The storage started a multipart upload without an id.');
-  return { multipartId: out.UploadId };
+  const headers: Record<string, string> = { 'content-type': contentType };
+  // A signed header, not a query parameter: Ceph RGW ignores x-amz-acl in the query.
+  if (c.acl) headers['x-amz-acl'] = c.acl;
+  const xml = await call(c, 'starting a multipart upload', {
+    method: 'POST',
+    key,
+    query: { uploads: '' },
+    headers,
+    unhoistableHeaders: ['x-amz-acl'],
+    xmlResult: true,
+  });
+  const multipartId = textOf(xml, 'UploadId');
+  if (!multipartId) throw new DropgateError('STORAGE_UNAVAILABLE', 'The storage started a multipart upload without an id.');
+  return { multipartId };
 }
 
 export async function listParts(c: Control, key: string, multipartId: string): Promise<StoredPart[]> {
@@ -164,15 +145,31 @@ export async function listParts(c: Control, key: string, multipartId: string): P
   let marker: string | undefined;
   // A page holds at most 1000 parts; an upload may have 10,000.
   for (;;) {
-    const page = await call('listing the parts of a multipart upload', () =>
-      c.client.send(
-        new ListPartsCommand({ Bucket: c.bucket, Key: key, UploadId: multipartId, ...(marker && { PartNumberMarker: marker }) }),
-      ),
-    );
-    for (const p of page.Parts ?? []) parts.push({ partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '' });
-    if (!page.IsTruncated || !page.NextPartNumberMarker || page.NextPartNumberMarker === marker) return parts;
-    marker = page.NextPartNumberMarker;
+    const query: Record<string, string> = { uploadId: multipartId, ...(marker && { 'part-number-marker': marker }) };
+    const page = await call(c, 'listing the parts of a multipart upload', { method: 'GET', key, query, xmlResult: true });
+    for (const p of blocksOf(page, 'Part')) {
+      parts.push({ partNumber: Number(textOf(p, 'PartNumber') ?? 0), size: Number(textOf(p, 'Size') ?? 0), etag: textOf(p, 'ETag') ?? '' });
+    }
+    const next = textOf(page, 'NextPartNumberMarker');
+    if (textOf(page, 'IsTruncated') !== 'true' || !next || next === marker) return parts;
+    marker = next;
   }
+}
+
+const MD5_ETAG = /^"?([0-9a-fA-F]{32})"?$/;
+
+/**
+ * S3's ETag of a multipart object: the MD5 of the parts' binary MD5s, then `-` and the part count.
+ * Undefined unless every part's ETag is its MD5 (not so with SSE-KMS, for one).
+ */
+function multipartEtag(parts: { etag: string }[]): string | undefined {
+  const md5 = createHash('md5');
+  for (const { etag } of parts) {
+    const hex = MD5_ETAG.exec(etag)?.[1];
+    if (hex === undefined) return undefined;
+    md5.update(Buffer.from(hex, 'hex'));
+  }
+  return `"${md5.digest('hex')}-${parts.length}"`;
 }
 
 export async function completeMultipart(
@@ -181,15 +178,15 @@ export async function completeMultipart(
   multipartId: string,
   parts: { partNumber: number; etag: string }[],
 ): Promise<{ etag: string }> {
-  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ PartNumber: p.partNumber, ETag: p.etag }));
-  const out = await call('completing a multipart upload', () =>
-    c.client.send(
-      new CompleteMultipartUploadCommand({ Bucket: c.bucket, Key: key, UploadId: multipartId, MultipartUpload: { Parts: sorted } }),
-    ),
-  );
-  if (out.ETag) return { etag: out.ETag };
-  // Ceph RGW 16 answers an empty ETag here; a HEAD shows the real one. No object means the answer
-  // was an error the SDK did not spot (it looks for "</Error>" in the last 16 bytes only).
+  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  let body = '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
+  for (const p of sorted) body += `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(p.etag)}</ETag></Part>`;
+  body += '</CompleteMultipartUpload>';
+  const query = { uploadId: multipartId };
+  const xml = await call(c, 'completing a multipart upload', { method: 'POST', key, query, body, xmlResult: true });
+  // Ceph RGW 16 answers an empty ETag here; the one S3's rule gives is the one a HEAD shows.
+  const etag = textOf(xml, 'ETag') || multipartEtag(sorted);
+  if (etag) return { etag };
   const info = await head(c, key);
   if (!info)
     throw new DropgateError('STORAGE_UNAVAILABLE', 'The storage acknowledged a multipart completion but holds no object.', {
@@ -200,7 +197,7 @@ export async function completeMultipart(
 
 export async function abortMultipart(c: Control, key: string, multipartId: string): Promise<void> {
   try {
-    await c.client.send(new AbortMultipartUploadCommand({ Bucket: c.bucket, Key: key, UploadId: multipartId }));
+    await c.http.send({ method: 'DELETE', key, query: { uploadId: multipartId } });
   } catch (error) {
     if (isMissing(s3FailureOf(error))) return;
     throw s3Error(error, 'aborting a multipart upload');

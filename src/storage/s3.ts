@@ -1,7 +1,9 @@
 /**
  * The s3 store: any S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Ceph RGW, …). Presigned
  * URLs come from dropgate's own SigV4 presigner (sigv4.ts: local, ~3 µs each, binding method, key,
- * exact length, type and MD5); the gateway's own calls go through @aws-sdk/client-s3 (s3-control.ts).
+ * exact length, type and MD5); the gateway's own calls (s3-control.ts) are requests signed by the
+ * same signer and sent over node:http(s) (s3-http.ts). `client`, an AWS SDK client, is there for
+ * bucket setup by the CLI and is built only when first used.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DropgateError } from '../shared/errors.js';
@@ -9,7 +11,9 @@ import { MAX_PART_SIZE, MAX_PARTS, MAX_SINGLE_PUT } from '../shared/parts.js';
 import { ChecksumSchema, parseWith } from '../shared/protocol.js';
 import { contentDisposition } from '../shared/types.js';
 import * as control from './s3-control.js';
+import { createS3Http } from './s3-http.js';
 import { resolveS3Options, type S3StorageOptions, s3OptionsFromEnv } from './s3-options.js';
+import { createS3Client } from './s3-sdk.js';
 import { createPresigner, encodeKey, type PresignInput } from './sigv4.js';
 import { checkContentType, checkExpiresIn, checkSize } from './target-checks.js';
 import type { GetOptions, PartTarget, PresignedRequest, PutTarget, Storage } from './types.js';
@@ -19,7 +23,7 @@ export type { S3Credentials, S3StorageOptions } from './s3-options.js';
 export interface S3Storage extends Storage {
   readonly kind: 's3';
   readonly bucket: string;
-  /** The control-plane client, for bucket setup (`dropgate s3 cors`, `doctor`). */
+  /** An AWS SDK client for the store, for bucket setup (`dropgate s3 cors`, `doctor`); built on first use. */
   readonly client: S3Client;
   /** `{endpoint}/{bucket}` or `https://{bucket}.{host}`: what object keys are appended to. */
   readonly bucketUrl: string;
@@ -40,12 +44,12 @@ const UNHOISTABLE = ['x-amz-acl', 'x-amz-checksum-sha256'];
  */
 export function createS3Storage(options: S3StorageOptions): S3Storage {
   const o = resolveS3Options(options);
-  const client = control.createS3Client(o);
-  const c: control.Control = { client, bucket: o.bucket, acl: o.acl };
   const presigner = createPresigner({ credentials: o.credentials, region: o.region });
   const bucketUrl = o.forcePathStyle
     ? `${(o.endpoint ?? new URL(`https://s3.${o.region}.amazonaws.com`)).origin}/${o.bucket}`
     : `${o.endpoint?.protocol ?? 'https:'}//${o.bucket}.${o.endpoint?.host ?? `s3.${o.region}.amazonaws.com`}`;
+  const c: control.Control = { http: createS3Http(o, bucketUrl), bucket: o.bucket, acl: o.acl };
+  let client: S3Client | undefined;
 
   const sign = (input: Omit<PresignInput, 'url' | 'now'>, method: 'PUT' | 'GET'): PresignedRequest => {
     checkKey(input.key ?? '');
@@ -67,7 +71,10 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
   return {
     kind: 's3',
     bucket: o.bucket,
-    client,
+    get client() {
+      client ??= createS3Client(o);
+      return client;
+    },
     bucketUrl,
     capabilities: { conditionalWrite: o.conditionalWrite, maxSinglePutBytes: MAX_SINGLE_PUT },
 
