@@ -2,8 +2,9 @@
  * Issue 6, faults on S3: `dropgate dev --storage s3` on Ceph RGW behind a loopback fault proxy
  * that answers chosen requests with 503 SlowDown or a connection reset. The browser-side PUTs
  * (single and parts) are retried by dropgate's client with backoff, the gateway's own calls
- * (HEAD, ranged read, CompleteMultipartUpload) by the SDK; each upload succeeds, and the ledger
- * ends with exactly one file row and one charge: used = the file's size, nothing reserved or pending.
+ * (HEAD, ranged read, CompleteMultipartUpload) by the s3 store's retries (s3-http.ts); each upload
+ * succeeds, and the ledger ends with exactly one file row and one charge: used = the file's size,
+ * nothing reserved or pending.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
