@@ -156,7 +156,7 @@ describe.skipIf(!rgw)('s3 store errors on Ceph RGW', () => {
       const key = newKey();
       const { multipartId } = await viaProxy.createMultipart(key, 'video/mp4');
       const part = await uploadPart(viaProxy, key, multipartId, 1, 10);
-      // A 200 with an Error body counts as a 503 (as the SDK counted it), so it is retried like any 5xx.
+      // A 200 with an Error body counts as a 503 (as the SDK counted it), retried when its code is a transient one.
       proxy.inject(isComplete, ok200WithError('InternalError'), 3);
       expect(await failure(viaProxy.completeMultipart(key, multipartId, [part]))).toMatchObject({
         code: 'STORAGE_UNAVAILABLE',

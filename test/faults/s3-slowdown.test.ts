@@ -33,7 +33,7 @@ describe.skipIf(!rgw)('S3 SlowDown and resets, end to end (Ceph RGW behind a fau
   beforeAll(async () => {
     const env = rgw ?? {};
     proxy = await startS3FaultProxy(env.S3_ENDPOINT ?? '');
-    // Presigned URLs and the SDK both name the proxy, so every byte and call goes through it.
+    // Presigned URLs and the store's own calls both name the proxy, so every byte and call goes through it.
     storage = rgwStorage({ ...env, S3_ENDPOINT: proxy.url });
     dataDir = await mkdtemp(join(tmpdir(), 'dropgate-s3-faults-'));
     stack = await startEmbedded({
