@@ -1,4 +1,4 @@
-/** `npm run bench -- <presign|endpoint|datapath|memory|load|reserve> [--runs N] [...]`: one comparison per subcommand. */
+/** `npm run bench -- <presign|endpoint|datapath|memory|load|reserve|control> [--runs N] [...]`: one comparison per subcommand. */
 import { parseFlags } from './stats.mjs';
 
 const [name, ...rest] = process.argv.slice(2);
@@ -15,6 +15,7 @@ const subcommands = {
   memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
   load: { file: './load.mjs', defaults: { runs: 5, clients: 8, total: 2_147_483_648, ledgers: 'pg,pglite', warm: 1, prof: '' } },
   reserve: { file: './reserve.mjs', defaults: { runs: 5, count: 2000, users: 50, concurrency: 50, batch: '4,16,50' } },
+  control: { file: './control.mjs', defaults: { runs: 5, calls: 200 } },
 };
 const sub = subcommands[name];
 if (!sub) {
