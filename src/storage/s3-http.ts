@@ -104,7 +104,14 @@ function failureOf(request: S3Request, response: S3Response): S3ResponseError | 
     // Retried: S3 closed the answer before its result (the SDK's "S3 aborted request").
     return new S3ResponseError('InternalError', 503, 'The storage answered an empty body.', response.headers);
   }
-  return rootOf(utf8(response.body)) === 'Error' ? errorOf(response, 503) : undefined;
+  return rootIn(response.body) === 'Error' ? errorOf(response, 503) : undefined;
+}
+
+/** The root element's name from the first bytes past any whitespace: a listing of 1000 parts need not be decoded for it. */
+function rootIn(body: Uint8Array): string | undefined {
+  let at = 0;
+  while (at < body.length && (body[at] === 32 || body[at] === 9 || body[at] === 10 || body[at] === 13)) at++;
+  return rootOf(utf8(body.subarray(at, at + 512)));
 }
 
 function isRetryable(error: unknown): boolean {
