@@ -171,8 +171,10 @@ export function createS3Http(
     if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
     return new Promise((resolve, reject) => {
       let connectTimer: NodeJS.Timeout | undefined;
+      let settled = false;
       const timer = setTimeout(() => req.destroy(timeoutError(`No answer from the storage within ${timeoutMs} ms`)), timeoutMs);
       const settle = (error: Error | undefined, response?: S3Response) => {
+        settled = true;
         clearTimeout(timer);
         clearTimeout(connectTimer);
         if (error) reject(error);
@@ -187,7 +189,7 @@ export function createS3Http(
         headers,
       });
       req.once('socket', (socket) => {
-        if (!socket.connecting) return;
+        if (settled || !socket.connecting) return;
         connectTimer = setTimeout(() => req.destroy(timeoutError(`No connection to the storage within ${connectMs} ms`)), connectMs);
         socket.once('connect', () => clearTimeout(connectTimer));
       });
