@@ -11,6 +11,11 @@
  *              between is PUT through its presigned URL, outside the measurement)
  * The SDK side of `cycle` is its three calls alone; the store used to HEAD after each complete
  * too (RGW answers an empty ETag), which this leaves out in the SDK's favour.
+ * On this RGW every answer with a body (listParts, readRange, complete) arrives ~44 ms late: beast
+ * sends headers and body in two writes with Nagle on, and the second waits for our delayed ACK
+ * (`rgw frontends = beast … tcp_nodelay=1` would end it). A process idle that long pays some
+ * 0.4 ms more CPU on waking (a HEAD measures ~0.3 ms back to back, ~0.75 ms after a 44 ms gap),
+ * and so does the SDK; the wall time per call is printed so that this shows.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -42,6 +47,8 @@ function operations(storage, calls) {
   const parted = `${PREFIX}/parted.bin`;
   let multipartId;
   let cycles = 0;
+  /** Wall milliseconds per call of the last measurement. */
+  let wallMs = 0;
   /** CPU µs spent in `fn` alone. */
   const cpuOf = async (fn) => {
     const from = process.cpuUsage();
@@ -51,21 +58,27 @@ function operations(storage, calls) {
   };
   const repeat = async (n, fn) => {
     const from = process.cpuUsage();
+    const start = performance.now();
     for (let i = 0; i < n; i++) await fn();
     const { user, system } = process.cpuUsage(from);
+    wallMs = (performance.now() - start) / n;
     return (user + system) / n;
   };
   const cycle = async (n) => {
     let us = 0;
+    const start = performance.now();
     for (let i = 0; i < n; i++) {
       const key = `${PREFIX}/cycle-${cycles++}.bin`;
       const created = await cpuOf(() => calls.create(key));
       const etag = await uploadPart(storage, key, created.out, 1);
       us += created.us + (await cpuOf(() => calls.complete(key, created.out, etag))).us + (await cpuOf(() => calls.remove(key))).us;
     }
+    // The part PUT counts in the wall time, not in the CPU time.
+    wallMs = (performance.now() - start) / (3 * n);
     return us / (3 * n);
   };
   return {
+    wallMs: () => wallMs,
     async setup() {
       await put(storage.presignPut({ key: object, size: 1024, contentType: 'video/mp4', expiresIn: 600 }), new Uint8Array(1024));
       ({ multipartId } = await storage.createMultipart(parted, 'video/mp4'));
@@ -123,27 +136,36 @@ export async function run(flags) {
   try {
     for (const c of list) await c.setup();
     for (const c of list) for (const op of names) await c.ops[op](Math.min(50, flags.calls)); // warm-up (JIT, sockets)
-    const samples = Object.fromEntries(list.map((c) => [c.name, Object.fromEntries(names.map((op) => [op, []]))]));
+    const perOp = () => Object.fromEntries(list.map((c) => [c.name, Object.fromEntries(names.map((op) => [op, []]))]));
+    const [samples, walls] = [perOp(), perOp()];
     for (let r = 0; r < flags.runs; r++) {
-      for (const op of names) for (const c of list) samples[c.name][op].push(await c.ops[op](flags.calls));
+      for (const op of names) {
+        for (const c of list) {
+          samples[c.name][op].push(await c.ops[op](flags.calls));
+          walls[c.name][op].push(c.wallMs());
+        }
+      }
     }
     const results = {};
+    const wall = {};
     for (const c of list) {
       results[c.name] = Object.fromEntries(names.map((op) => [op, summary(samples[c.name][op])]));
+      wall[c.name] = Object.fromEntries(names.map((op) => [op, summary(walls[c.name][op]).median]));
     }
     for (const op of names) {
       const line = list.map(({ name }) => {
         const s = results[name][op];
-        return `${name} ${fmt(s.median).padStart(6)} µs (${fmt(s.min)}–${fmt(s.max)})`;
+        return `${name} ${fmt(s.median).padStart(6)} µs (${fmt(s.min)}–${fmt(s.max)}), wall ${fmt(wall[name][op])} ms`;
       });
       console.log(`${op.padEnd(10)} CPU per call: ${line.join('   ')}`);
     }
     const ratios = Object.fromEntries(
       names.map((op) => [`control-${op.toLowerCase()}-cpu-vs-sdk`, results.dropgate[op].median / results['aws-sdk'][op].median]),
     );
-    save('control', { flags, results, ratios });
-    const worst = Math.max(...names.map((op) => results.dropgate[op].median));
-    console.log(`bar: well under 1 ms CPU per call, ≤ 500 µs (worst median ${fmt(worst)} µs): ${worst <= 500 ? 'met' : 'MISSED'}`);
+    save('control', { flags, results, wallMsPerCall: wall, ratios });
+    const cpu = (op) => results.dropgate[op].median;
+    const under = (limit) => names.filter((op) => cpu(op) <= limit).join(', ') || 'none';
+    console.log(`bars: under 1 ms CPU per call: ${under(1000)}; well under (≤ 500 µs): ${under(500)}`);
     for (const [name, v] of Object.entries(ratios)) console.log(`RATIO ${name} ${v.toFixed(3)}`);
     for (const c of list) {
       for (const op of names) console.log(`VALUE control-${op.toLowerCase()}-${c.name} ${Math.round(results[c.name][op].median)} µs`);
