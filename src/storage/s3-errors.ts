@@ -1,10 +1,12 @@
 /**
  * S3's error codes, translated into dropgate's once, here, so nothing above the adapter ever sees
- * an SDK exception. The S3 code (and HTTP status) stay in `details` for logs and `doctor`.
+ * a storage exception: the store's own calls throw s3-http.ts's S3ResponseError or Node's network
+ * errors, the CLI's bucket setup the AWS SDK's, all shaped alike. The S3 code (and HTTP status)
+ * stay in `details` for logs and `doctor`.
  */
 import { DropgateError, type ErrorCode } from '../shared/errors.js';
 
-/** What the S3 SDK (or the network under it) threw, as far as translation cares. */
+/** What an S3 call (or the network under it) threw, as far as translation cares. */
 export interface S3Failure {
   /** The S3 error code (`NoSuchKey`, `SlowDown`…), or a network error's code (`ECONNREFUSED`). */
   code: string;
@@ -13,7 +15,7 @@ export interface S3Failure {
   message: string;
 }
 
-/** The code and status of anything the SDK throws; never throws itself. */
+/** The code and status of anything an S3 call throws; never throws itself. */
 export function s3FailureOf(error: unknown): S3Failure {
   const e = (error ?? {}) as {
     name?: unknown;
