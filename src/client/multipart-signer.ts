@@ -1,16 +1,19 @@
 /**
- * Part URLs, signed lazily in small batches: when a part is about to go up and has no fresh URL,
- * it and the next few parts waiting behind it are hashed and signed in one `POST {base}/{id}/parts`.
+ * Part URLs, signed lazily in batches: when a part is about to go up and has no fresh URL, it and
+ * the next few parts waiting behind it are hashed and signed in one `POST {base}/{id}/parts`.
  * So a URL is used within moments of being signed (URLs expire in minutes; a 4 GB upload takes
- * longer), and a 250-part upload costs ~60 API calls, not 250.
+ * longer), and a 250-part upload costs ~20 API calls, not 250.
  *
- * Hashing runs ahead of signing: each URL handed out starts the MD5 of the next two batches'
- * parts, one part at a time, so the next batch is hashed while the current one is on the wire.
- * Hashing only when a batch was due left every slot idle while its parts were read and hashed
- * (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s without; BENCHMARKS.md).
+ * Hashing runs ahead of signing: each URL handed out starts the MD5 of the next parts (four
+ * batches' worth), one part at a time, so the next batch is hashed while the current one is on the
+ * wire. Hashing only when a batch was due left every slot idle while its parts were read and
+ * hashed (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s without; BENCHMARKS.md).
+ * A batch waits for the hashes of `batchSize` parts; parts behind those whose hash is already
+ * done ride along, up to four batches' worth, since every call costs the server a request
+ * (a 256 MiB upload: two calls instead of four; BENCHMARKS.md, load).
  */
 import { DropgateError, isDropgateError } from '../shared/errors.js';
-import { PartsResponseSchema, parseWith } from '../shared/protocol.js';
+import { MAX_PARTS_PER_REQUEST, PartsResponseSchema, parseWith } from '../shared/protocol.js';
 import { apiUrl, callApi } from './api.js';
 import type { PartHasher } from './hash-part.js';
 import { abortedError } from './put-error.js';
@@ -29,7 +32,7 @@ export interface PartSignerOptions {
   endpoint: string;
   headers?: Record<string, string> | undefined;
   uploadId: string;
-  /** Most parts signed per call (the client's concurrency: one batch feeds every slot). */
+  /** Parts a call waits to have hashed (the client's concurrency: one batch feeds every slot). */
   batchSize: number;
   hasher: PartHasher | undefined;
   blobOf(partNumber: number): Blob;
@@ -59,8 +62,12 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   const signing = new Map<number, Promise<void>>();
   // One part hashed at a time: the hash is CPU and reads on this thread, shared with the PUTs.
   let hashing: Promise<unknown> = Promise.resolve();
-  // Parts hashed ahead: two batches, so one is ready while the one before it is sent.
-  const lookahead = 2 * Math.max(1, options.batchSize);
+  // Most parts one call signs: a batch and the hashed parts that ride along with it.
+  const mostPerCall = Math.min(MAX_PARTS_PER_REQUEST, 4 * Math.max(1, options.batchSize));
+  // Parts hashed ahead: enough for the next call to sign as many as it may.
+  const lookahead = mostPerCall;
+  // Parts whose MD5 is known, so a batch may take them without waiting.
+  const hashed = new Set<number>();
 
   // Good for at least half its lifetime or 30 s, whichever is less: a short-lived URL is still
   // used rather than re-signed forever.
@@ -88,10 +95,15 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
     hashing = md5.catch(() => undefined);
     const entry = { md5, signal };
     md5s.set(partNumber, entry);
-    // A failed hash is not kept: the part's next attempt reads it again.
-    md5.catch(() => {
-      if (md5s.get(partNumber) === entry) md5s.delete(partNumber);
-    });
+    md5.then(
+      () => {
+        if (md5s.get(partNumber) === entry) hashed.add(partNumber);
+      },
+      // A failed hash is not kept: the part's next attempt reads it again.
+      () => {
+        if (md5s.get(partNumber) === entry) md5s.delete(partNumber);
+      },
+    );
     return entry;
   };
 
@@ -154,11 +166,12 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
           if (signal.aborted) throw abortedError(signal.reason);
           continue;
         }
-        const ahead = options
-          .upcoming()
-          .filter((n) => n !== partNumber && !signing.has(n) && !fresh(urls.get(n)))
-          .slice(0, Math.max(0, options.batchSize - 1));
-        const numbers = [partNumber, ...ahead];
+        const waiting = options.upcoming().filter((n) => n !== partNumber && !signing.has(n) && !fresh(urls.get(n)));
+        const numbers = [partNumber, ...waiting.slice(0, options.batchSize - 1)];
+        for (const n of waiting.slice(options.batchSize - 1)) {
+          if (numbers.length >= mostPerCall || (options.hasher && !hashed.has(n))) break;
+          numbers.push(n);
+        }
         const batch = signBatch(numbers, signal);
         for (const n of numbers) signing.set(n, batch);
         try {
@@ -178,6 +191,7 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
     drop(partNumber) {
       urls.delete(partNumber);
       md5s.delete(partNumber);
+      hashed.delete(partNumber);
     },
   };
 }

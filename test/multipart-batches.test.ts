@@ -1,0 +1,74 @@
+/**
+ * How many calls a multipart upload makes for its part URLs. A call waits for the MD5s of one
+ * batch (`concurrency` parts); parts behind it whose MD5 is already known ride along, up to four
+ * batches, and without MD5s every waiting part does. Each call is a request the server pays for.
+ */
+import { openAsBlob } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FetchLike, PartHasher } from '../src/client/index.js';
+import { createClient, md5Base64 } from '../src/client/index.js';
+import { MiB } from '../src/shared/sizes.js';
+import { type ProxiedStack, sha256OfUrl, startProxiedStack, writeMp4 } from './helpers/proxied-stack.js';
+
+let s: ProxiedStack;
+let dir: string;
+let source: { path: string; sha256: string };
+const SIZE = 112 * MiB + 5; // 8 parts of 16 MiB, the last 5 bytes
+
+beforeAll(async () => {
+  s = await startProxiedStack();
+  dir = await mkdtemp(join(tmpdir(), 'dropgate-batches-'));
+  source = await writeMp4(dir, 'clip.mp4', SIZE);
+});
+afterEach(() => s.proxy.rule(undefined));
+afterAll(async () => {
+  await s?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Uploads the file with concurrency 2; returns the part numbers each parts call asked for. */
+async function partCalls(hashPart: PartHasher | false): Promise<number[][]> {
+  const calls: number[][] = [];
+  const recording: FetchLike = (input, init) => {
+    if (String(input).endsWith('/parts')) {
+      calls.push((JSON.parse(String(init?.body)) as { parts: { partNumber: number }[] }).parts.map((p) => p.partNumber));
+    }
+    return fetch(input, init);
+  };
+  const client = createClient({ endpoint: s.endpoint, multipartThreshold: 20 * MiB, concurrency: 2, fetch: recording, hashPart });
+  const file = await client.upload(await openAsBlob(source.path, { type: 'video/mp4' }));
+  expect(await sha256OfUrl(file.url)).toBe(source.sha256);
+  return calls;
+}
+
+describe('part URLs per call', () => {
+  it('without MD5s, one call signs every part (up to four batches)', async () => {
+    expect(await partCalls(false)).toEqual([[1, 2, 3, 4, 5, 6, 7, 8]]);
+  });
+
+  it('parts already hashed ride along with the next batch', async () => {
+    // The first two parts go up slowly, so every later part is hashed before part 3 needs a URL.
+    s.proxy.rule((req) => (req.partNumber !== undefined && req.partNumber <= 2 ? { kind: 'stall', afterBytes: MiB, ms: 1500 } : undefined));
+    expect(await partCalls(md5Base64)).toEqual([
+      [1, 2],
+      [3, 4, 5, 6, 7, 8],
+    ]);
+  });
+
+  it('a part not hashed yet holds no batch up: the call takes the parts that are ready', async () => {
+    // Parts are hashed in order, one at a time: from the fifth on, each takes 2 s.
+    let hashes = 0;
+    const slowFromFifth: PartHasher = async (part) => {
+      hashes += 1;
+      if (hashes >= 5) await new Promise((resolve) => setTimeout(resolve, 2000));
+      return md5Base64(part);
+    };
+    const calls = await partCalls(slowFromFifth);
+    expect(calls[0]).toEqual([1, 2]);
+    expect(calls[1]).toEqual([3, 4]);
+    expect(calls.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
