@@ -13,7 +13,10 @@ const subcommands = {
     defaults: { runs: 5, size: 1_073_741_824, targets: 'disk,rgw', contenders: 'client,nohash,single,curl', prof: '' },
   },
   memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
-  load: { file: './load.mjs', defaults: { runs: 5, clients: 8, total: 2_147_483_648, ledgers: 'pg,pglite', warm: 1, settle: 10, prof: '' } },
+  load: {
+    file: './load.mjs',
+    defaults: { runs: 5, clients: 8, total: 2_147_483_648, ledgers: 'pg,pglite', warm: 1, settle: 10, prof: '' },
+  },
   reserve: { file: './reserve.mjs', defaults: { runs: 5, count: 2000, users: 50, concurrency: 50, batch: '4,16,50' } },
   control: { file: './control.mjs', defaults: { runs: 5, calls: 200 } },
 };
