@@ -10,18 +10,23 @@
  *   single  one PUT from the client (no parts, no hashing), as curl sends it
  *   curl    `curl -T`, one PUT, no checksum; the URL is signed before its clock starts
  *   blob    (not by default) `client` with the file opened by fs.openAsBlob instead of `openFile`
+ *   worker  (not by default) `client` with the MD5s in 2 worker_threads (node:crypto, fs reads)
+ *   prehashed (not by default) `client` with every MD5 worked out before its clock starts: the
+ *           cost of Content-MD5 itself (storage checks it) without the client's hashing
  * The client contenders open the file with the client's `openFile` (node:fs reads).
  * Throughput is bytes ÷ wall time; the client's time covers sign + PUT(s) + complete, curl's only
  * the PUT, which tilts the comparison towards curl. The gateway runs in a process of its own
  * (bench/datapath-server.mjs), fresh for every upload; its CPU time (/proc) is recorded per upload,
- * and the uploader's (process.cpuUsage; curl's through its parent shell's cutime + cstime). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
+ * and the uploader's (process.cpuUsage; curl's through its parent shell's cutime + cstime), and the
+ * box's idle CPU share during the upload (/proc/stat: whether another thread would find a free
+ * core). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
  * `--prof DIR`: client and gateway write CPU profiles there (bench/profile-top.mjs reads them).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, stopChild, track } from './children.mjs';
 import { cpuMs, TICK_MS } from './proc.mjs';
@@ -35,7 +40,18 @@ const LABELS = {
   single: 'client, one PUT',
   curl: 'curl -T',
   blob: 'client, fs.openAsBlob',
+  worker: 'client, MD5 in 2 threads',
+  prehashed: 'client, MD5s precomputed',
 };
+
+/**
+ * Idle CPU milliseconds of the whole box so far (every core; /proc/stat's idle + iowait): how much
+ * CPU an upload left unused, that is, whether moving work to another thread has a core to go to.
+ */
+function boxIdleMs() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  return (Number(fields[4]) + Number(fields[5])) * TICK_MS;
+}
 
 export function rgwEnv() {
   const env = {};
@@ -149,8 +165,10 @@ export async function run(flags) {
           });
           let m;
           let serverCpu;
+          let idle;
           try {
             const cpu0 = cpuMs(server.pid);
+            const idle0 = boxIdleMs();
             m =
               who === 'curl'
                 ? await viaCurl(server.url, path, flags.size)
@@ -162,6 +180,9 @@ export async function run(flags) {
                     `client-${target}-${who}-${r}.cpuprofile`,
                   );
             serverCpu = cpuMs(server.pid) - cpu0;
+            // Of the box's cores × the upload's wall time: the client child measures its own upload
+            // (not its start-up, nor `prehashed`'s hashing before the clock); curl's covers its signing.
+            idle = (m.boxIdleMs ?? boxIdleMs() - idle0) / (availableParallelism() * m.ms);
           } finally {
             await server.stop();
             await rm(join(dir, `stack-${target}-${who}-${r}`), { recursive: true, force: true });
@@ -171,12 +192,15 @@ export async function run(flags) {
             await collectRgwGarbage();
           }
           if (m.size !== flags.size) throw new Error(`${who} uploaded ${m.size} bytes`);
-          samples[`${target}/${who}`] ??= { mbps: [], serverCpuMs: [], clientCpuMs: [] };
+          samples[`${target}/${who}`] ??= { mbps: [], serverCpuMs: [], clientCpuMs: [], idle: [] };
           const s = samples[`${target}/${who}`];
           s.mbps.push(flags.size / 1e6 / (m.ms / 1000));
           s.serverCpuMs.push(serverCpu);
+          s.idle.push(idle);
           if (m.clientCpuMs !== undefined) s.clientCpuMs.push(m.clientCpuMs);
-          line.push(`${who} ${fmt(s.mbps.at(-1))} MB/s (${Math.round(m.ms)} ms, gateway CPU ${Math.round(serverCpu)} ms)`);
+          line.push(
+            `${who} ${fmt(s.mbps.at(-1))} MB/s (${Math.round(m.ms)} ms, gateway CPU ${Math.round(serverCpu)} ms, box idle ${Math.round(idle * 100)}%)`,
+          );
         }
         console.log(`run ${r + 1} ${target}: ${line.join('   ')}`);
       }
@@ -194,11 +218,12 @@ export async function run(flags) {
       results[target][who] = {
         mbps: summary(s.mbps),
         serverCpuMs: summary(s.serverCpuMs),
+        boxIdle: summary(s.idle),
         ...(s.clientCpuMs.length ? { clientCpuMs: summary(s.clientCpuMs) } : {}),
       };
-      const { mbps, serverCpuMs, clientCpuMs } = results[target][who];
+      const { mbps, serverCpuMs, clientCpuMs, boxIdle } = results[target][who];
       console.log(
-        `${target.padEnd(4)} ${LABELS[who].padEnd(24)} median ${fmt(mbps.median)} MB/s (min ${fmt(mbps.min)}, max ${fmt(mbps.max)})  gateway CPU ${Math.round(serverCpuMs.median)} ms${clientCpuMs ? `  client CPU ${Math.round(clientCpuMs.median)} ms` : ''}`,
+        `${target.padEnd(4)} ${LABELS[who].padEnd(24)} median ${fmt(mbps.median)} MB/s (min ${fmt(mbps.min)}, max ${fmt(mbps.max)})  gateway CPU ${Math.round(serverCpuMs.median)} ms${clientCpuMs ? `  client CPU ${Math.round(clientCpuMs.median)} ms` : ''}  box idle ${Math.round(boxIdle.median * 100)}%`,
       );
     }
     const curl = results[target].curl?.mbps.median;
