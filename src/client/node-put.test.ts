@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useLoopbackServer } from '../../test/helpers/loopback-server.js';
@@ -82,5 +82,43 @@ describe('nodePut', () => {
     await expect(nodePut({ url: 'http://127.0.0.1:9/put', headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     wire.respond = (req) => req.once('data', () => req.socket.destroy());
     await expect(nodePut({ url: `${wire.base}/put`, headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+  });
+
+  it('gives its connection back when the storage answers before the file reader says it is done', async () => {
+    // The storage answers as soon as it holds Content-Length bytes; this body's reader says "done"
+    // only later. The request must end all the same, or its socket stays taken: a CLI upload then
+    // sat for 65 s after it had finished (Ceph RGW's idle timeout), kept alive by that socket.
+    wire.respond = (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { etag: '"e"' }).end());
+    };
+    const bytes = new Uint8Array(256 * 1024).fill(7);
+    let closeLater: ReturnType<typeof setTimeout> | undefined;
+    const lateDone = {
+      size: bytes.length,
+      type: '',
+      stream: () =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes);
+            closeLater = setTimeout(() => controller.close(), 3000);
+          },
+        }),
+    } as unknown as Blob;
+    const agent = http.globalAgent;
+    const host = new URL(wire.base).host;
+    try {
+      expect(await nodePut({ url: `${wire.base}/put`, headers: {}, body: lateDone })).toEqual({ etag: '"e"' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const busy = Object.entries(agent.sockets)
+        .filter(([name]) => name.startsWith(host))
+        .flatMap(([, list]) => list ?? []);
+      const free = Object.entries(agent.freeSockets)
+        .filter(([name]) => name.startsWith(host))
+        .flatMap(([, list]) => list ?? []);
+      expect({ busy: busy.length, free: free.length }).toEqual({ busy: 0, free: 1 });
+    } finally {
+      clearTimeout(closeLater);
+    }
   });
 });

@@ -62,6 +62,12 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
 
   return new Promise<PutResult>((resolve, reject) => {
     let settled = false;
+    let loaded = 0;
+    let ended = false;
+    const end = () => {
+      if (!ended) req.end();
+      ended = true;
+    };
     const settle = (error: Error | undefined, result?: PutResult) => {
       if (settled) return;
       settled = true;
@@ -88,6 +94,12 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) settle(undefined, { etag: header(response.headers.etag) });
         else settle(storageError(status, text, header(response.headers['retry-after'])));
+        // The storage may answer as soon as it has every byte, before the reader below has said it
+        // is done: the request still has to end, or its socket stays taken (and keeps the process
+        // alive until the store drops it: 65 s on Ceph RGW). Answered before the whole body went,
+        // the connection cannot carry another request: drop it.
+        if (loaded === body.size) end();
+        else req.destroy();
       });
     });
 
@@ -97,7 +109,6 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
     req.once('close', () => wake?.());
     (async () => {
       let reader: ChunkReader | undefined;
-      let loaded = 0;
       try {
         reader = await readerOf(body);
         for (;;) {
@@ -113,7 +124,7 @@ export async function nodePut(request: PutRequest): Promise<PutResult> {
             });
           }
         }
-        req.end();
+        end();
       } catch (error) {
         settle(networkError(error));
         req.destroy();
