@@ -11,11 +11,11 @@
  *              between is PUT through its presigned URL, outside the measurement)
  * The SDK side of `cycle` is its three calls alone; the store used to HEAD after each complete
  * too (RGW answers an empty ETag), which this leaves out in the SDK's favour.
- * On this RGW every answer with a body (listParts, readRange, complete) arrives ~44 ms late: beast
- * sends headers and body in two writes with Nagle on, and the second waits for our delayed ACK
- * (`rgw frontends = beast … tcp_nodelay=1` would end it). A process idle that long pays some
- * 0.4 ms more CPU on waking (a HEAD measures ~0.3 ms back to back, ~0.75 ms after a 44 ms gap),
- * and so does the SDK; the wall time per call is printed so that this shows.
+ * Without `tcp_nodelay=1` on RGW's beast frontend (scripts/rgw.sh sets it) every answer with a
+ * body (listParts, readRange, complete) arrived ~44 ms late: beast sends headers and body in two
+ * writes, and with Nagle on the second waited for our delayed ACK. A process idle that long pays
+ * some 0.4 ms more CPU on waking, and so does the SDK; the wall time per call is printed so that
+ * such a stall shows.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -160,7 +160,8 @@ export async function run(flags) {
       console.log(`${op.padEnd(10)} CPU per call: ${line.join('   ')}`);
     }
     const ratios = Object.fromEntries(
-      names.map((op) => [`control-${op.toLowerCase()}-cpu-vs-sdk`, results.dropgate[op].median / results['aws-sdk'][op].median]),
+      // The SDK's CPU ÷ ours: higher is better, as for every RATIO.
+      names.map((op) => [`control-${op.toLowerCase()}-cpu-vs-sdk`, results['aws-sdk'][op].median / results.dropgate[op].median]),
     );
     save('control', { flags, results, wallMsPerCall: wall, ratios });
     const cpu = (op) => results.dropgate[op].median;

@@ -85,7 +85,9 @@ osd op num shards = 1
 osd op num threads per shard = 2
 
 [client.rgw.dropgate]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+# tcp_nodelay: beast writes an answer's headers and body apart; with Nagle on, the body waited
+# for the client's delayed ACK (~44 ms per answer with a body; bench control, BENCHMARKS.md).
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $DIR/rgw
 # Deleted objects are garbage-collected soon instead of after two hours (memstore is RAM).
 rgw gc obj min wait = 60
