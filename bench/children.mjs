@@ -3,6 +3,7 @@
  * run (Ctrl-C, SIGTERM) leaves none of them behind, and one way to stop a server.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 
 const children = new Set();
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -46,6 +47,21 @@ export function exec(cmd, args, { env, limitMs = 600_000 } = {}) {
       clearTimeout(kill);
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} exited ${code}: ${err || out}`));
+    });
+  });
+}
+
+/**
+ * A loopback port nothing listens on right now, from the OS. A fixed sequence collided with the
+ * ephemeral ports of the bench's own outgoing connections (EADDRINUSE, load run 2 at 19:05).
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
     });
   });
 }

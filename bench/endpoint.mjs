@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { stopChild, track } from './children.mjs';
+import { freePort, stopChild, track } from './children.mjs';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
@@ -79,11 +79,6 @@ async function dropSchema(schema) {
 /** `--prof DIR`: the server under test writes a CPU profile there (`node bench/profile-top.mjs` reads it). */
 const profArgs = (flags) => (flags.prof ? ['--cpu-prof', `--cpu-prof-dir=${flags.prof}`] : []);
 
-const nextPort = (() => {
-  let p = 39_000 + (process.pid % 500) * 2;
-  return () => p++;
-})();
-
 const SEED = join(ROOT, 'bench/seed-next');
 const NEXT_BIN = join(SEED, 'node_modules/next/dist/bin/next');
 
@@ -113,7 +108,7 @@ async function start(contender, dir, flags) {
   // NAME@base: the same configuration on the build in --baseline (an earlier commit's tree).
   const [config, base] = contender.split('@');
   const root = base === undefined ? ROOT : flags.baseline;
-  const port = nextPort();
+  const port = await freePort();
   const env = {
     ...process.env,
     ...rgwEnv(),

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { exec, stopChild, track } from './children.mjs';
+import { exec, freePort, stopChild, track } from './children.mjs';
 import { collectRgwGarbage, rgwEnv, writeFile } from './datapath.mjs';
 import { cpuMs, memoryMB } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
@@ -45,11 +45,6 @@ const CONFIG = {
     },
   },
 };
-
-const nextPort = (() => {
-  let p = 41_000 + (process.pid % 500) * 2;
-  return () => p++;
-})();
 
 async function waitFor(child, url, what) {
   const deadline = Date.now() + 60_000;
@@ -132,7 +127,7 @@ async function measure(flags, files, pid, upload, db) {
 
 async function viaDropgate(flags, dir, files, r, ledger) {
   const data = mkdtempSync(join(dir, 'gateway-'));
-  const port = nextPort();
+  const port = await freePort();
   const keys = Array.from({ length: flags.clients }, (_, i) => `bench-${TOKEN}-user${i}`);
   const configFile = join(data, 'dropgate.config.json');
   writeFileSync(configFile, JSON.stringify(CONFIG));
