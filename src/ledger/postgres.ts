@@ -29,6 +29,13 @@ export interface PostgresLedgerOptions {
    * when the database stops answering without closing the socket (hung, or a half-open link).
    */
   queryTimeoutMillis?: number;
+  /**
+   * How long an unused connection stays open. Default 60 000 ms (node-postgres's own is 10 s): an
+   * upload signs, then sends its bytes for seconds to minutes before its next call, and with 10 s
+   * every burst of signs or completes after such a pause opened its connections again — a new
+   * backend and a startup handshake each, on the gateway's CPU and PostgreSQL's (BENCHMARKS.md, load).
+   */
+  idleTimeoutMillis?: number;
   /** Schema for the ledger's tables (its `search_path`); it must exist. Default: the server's. */
   schema?: string;
   /**
@@ -148,6 +155,9 @@ export function createLedgerPool(options: PostgresLedgerOptions): pg.Pool {
     max: options.max ?? 10,
     connectionTimeoutMillis: Math.max(options.acquireTimeoutMillis ?? 10_000, connectMs),
     query_timeout: options.queryTimeoutMillis ?? 5000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 60_000,
+    // Idle connections do not hold a process that has nothing else to do (a CLI command) open.
+    allowExitOnIdle: true,
     keepAlive: true,
     application_name: 'dropgate',
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
