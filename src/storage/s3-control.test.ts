@@ -4,9 +4,9 @@
  * Against a loopback server; the same calls against RGW are in s3.test.ts and test/s3-*.test.ts.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useLoopbackServer } from '../../test/helpers/loopback-server.js';
 import { type Control, completeMultipart, listParts } from './s3-control.js';
 import { createS3Http } from './s3-http.js';
 
@@ -17,7 +17,7 @@ interface Seen {
 }
 
 describe('s3-control', () => {
-  let server: Server;
+  const wire = useLoopbackServer('dropgate-s3-control-');
   let control: Control;
   const answers: ((seen: Seen) => { status?: number; body?: string; headers?: Record<string, string> })[] = [];
   const seen: Seen[] = [];
@@ -26,25 +26,23 @@ describe('s3-control', () => {
     for await (const chunk of req) body += chunk;
     return body;
   };
-  beforeAll(async () => {
-    server = createServer(async (req, res) => {
+  beforeAll(() => {
+    wire.respond = async (req, res) => {
       const s = { method: req.method ?? '', query: new URL(req.url ?? '', 'http://x').searchParams, body: await read(req) };
       seen.push(s);
       const answer = answers.shift()?.(s) ?? { status: 500 };
       res.writeHead(answer.status ?? 200, answer.headers ?? {}).end(answer.body ?? '');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bucket`;
+    };
     const options = { credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }, region: 'us-east-1' };
-    control = { http: createS3Http({ ...options, maxAttempts: 1, requestTimeoutMs: 5_000 }, url), bucket: 'bucket', acl: undefined };
+    control = {
+      http: createS3Http({ ...options, maxAttempts: 1, requestTimeoutMs: 5_000 }, `${wire.base}/bucket`),
+      bucket: 'bucket',
+      acl: undefined,
+    };
   });
   afterEach(() => {
     answers.length = 0;
     seen.length = 0;
-  });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
   });
 
   const part = (n: number) => `<Part><PartNumber>${n}</PartNumber><ETag>&quot;e${n}&quot;</ETag><Size>${n * 10}</Size></Part>`;
