@@ -62,10 +62,9 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   const signing = new Map<number, Promise<void>>();
   // One part hashed at a time: the hash is CPU and reads on this thread, shared with the PUTs.
   let hashing: Promise<unknown> = Promise.resolve();
-  // Most parts one call signs: a batch and the hashed parts that ride along with it.
+  // Most parts one call signs (a batch and the hashed parts that ride along with it), and so how
+  // many parts are hashed ahead: enough for the next call to sign as many as it may.
   const mostPerCall = Math.min(MAX_PARTS_PER_REQUEST, 4 * Math.max(1, options.batchSize));
-  // Parts hashed ahead: enough for the next call to sign as many as it may.
-  const lookahead = mostPerCall;
   // Parts whose MD5 is known, so a batch may take them without waiting.
   const hashed = new Set<number>();
 
@@ -125,7 +124,7 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   /** Starts hashing the parts that will be signed next, so their batch need not wait for it. */
   const hashAhead = (signal: AbortSignal) => {
     if (!options.hasher || signal.aborted) return;
-    for (const n of options.upcoming().slice(0, lookahead)) if (!md5s.has(n) && !fresh(urls.get(n))) start(n, signal);
+    for (const n of options.upcoming().slice(0, mostPerCall)) if (!md5s.has(n) && !fresh(urls.get(n))) start(n, signal);
   };
 
   const signBatch = async (numbers: number[], signal: AbortSignal): Promise<void> => {
