@@ -1,7 +1,8 @@
 /**
- * How many calls a multipart upload makes for its part URLs. A call waits for the MD5s of one
- * batch (`concurrency` parts); parts behind it whose MD5 is already known ride along, up to four
- * batches, and without MD5s every waiting part does. Each call is a request the server pays for.
+ * How many calls a multipart upload makes for its part URLs. The sign call carries the first
+ * batch (`concurrency` parts, hashed before it) and its answer their URLs. After that a parts call
+ * waits for the MD5s of one batch; parts behind it whose MD5 is already known ride along, up to
+ * four batches, and without MD5s every waiting part does. Each call is a request the server pays for.
  */
 import { openAsBlob } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,33 +30,47 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Uploads the file with concurrency 2; returns the part numbers each parts call asked for. */
-async function partCalls(hashPart: PartHasher | false): Promise<number[][]> {
+type Wanted = { partNumber: number; md5?: string }[];
+
+/**
+ * Uploads the file with concurrency 2; returns the parts the sign call asked URLs for and the part
+ * numbers each parts call asked for.
+ */
+async function partCalls(hashPart: PartHasher | false): Promise<{ sign: Wanted | undefined; calls: number[][] }> {
   const calls: number[][] = [];
+  let sign: Wanted | undefined;
   const recording: FetchLike = (input, init) => {
-    if (String(input).endsWith('/parts')) {
-      calls.push((JSON.parse(String(init?.body)) as { parts: { partNumber: number }[] }).parts.map((p) => p.partNumber));
-    }
+    const url = String(input);
+    const parts = () => (JSON.parse(String(init?.body)) as { parts?: Wanted }).parts;
+    if (url.endsWith('/parts')) calls.push((parts() ?? []).map((p) => p.partNumber));
+    else if (url === s.endpoint && init?.method === 'POST') sign = parts();
     return fetch(input, init);
   };
   const client = createClient({ endpoint: s.endpoint, multipartThreshold: 20 * MiB, concurrency: 2, fetch: recording, hashPart });
   const file = await client.upload(await openAsBlob(source.path, { type: 'video/mp4' }));
   expect(await sha256OfUrl(file.url)).toBe(source.sha256);
-  return calls;
+  return { sign, calls };
+}
+
+async function partMd5(partNumber: number): Promise<string> {
+  const blob = await openAsBlob(source.path);
+  return md5Base64(blob.slice((partNumber - 1) * 16 * MiB, partNumber * 16 * MiB));
 }
 
 describe('part URLs per call', () => {
-  it('without MD5s, one call signs every part (up to four batches)', async () => {
-    expect(await partCalls(false)).toEqual([[1, 2, 3, 4, 5, 6, 7, 8]]);
+  it('without MD5s, the sign call takes the first batch and one parts call every other part', async () => {
+    expect(await partCalls(false)).toEqual({ sign: [{ partNumber: 1 }, { partNumber: 2 }], calls: [[3, 4, 5, 6, 7, 8]] });
   });
 
-  it('parts already hashed ride along with the next batch', async () => {
+  it('the sign call carries the first batch with its MD5s; parts already hashed ride along with the next batch', async () => {
     // The first two parts go up slowly, so every later part is hashed before part 3 needs a URL.
     s.proxy.rule((req) => (req.partNumber !== undefined && req.partNumber <= 2 ? { kind: 'stall', afterBytes: MiB, ms: 1500 } : undefined));
-    expect(await partCalls(md5Base64)).toEqual([
-      [1, 2],
-      [3, 4, 5, 6, 7, 8],
+    const { sign, calls } = await partCalls(md5Base64);
+    expect(sign).toEqual([
+      { partNumber: 1, md5: await partMd5(1) },
+      { partNumber: 2, md5: await partMd5(2) },
     ]);
+    expect(calls).toEqual([[3, 4, 5, 6, 7, 8]]);
   });
 
   it('a part not hashed yet holds no batch up: the call takes the parts that are ready', async () => {
@@ -66,9 +81,9 @@ describe('part URLs per call', () => {
       if (hashes >= 5) await new Promise((resolve) => setTimeout(resolve, 2000));
       return md5Base64(part);
     };
-    const calls = await partCalls(slowFromFifth);
-    expect(calls[0]).toEqual([1, 2]);
-    expect(calls[1]).toEqual([3, 4]);
-    expect(calls.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const { sign, calls } = await partCalls(slowFromFifth);
+    expect(sign?.map((p) => p.partNumber)).toEqual([1, 2]);
+    expect(calls[0]).toEqual([3, 4]);
+    expect([...(sign ?? []).map((p) => p.partNumber), ...calls.flat()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });

@@ -13,7 +13,7 @@
  * (a 256 MiB upload: two calls instead of four; BENCHMARKS.md, load).
  */
 import { DropgateError, isDropgateError } from '../shared/errors.js';
-import { MAX_PARTS_PER_REQUEST, PartsResponseSchema, parseWith } from '../shared/protocol.js';
+import { MAX_PARTS_PER_REQUEST, type PartsResponse, PartsResponseSchema, parseWith } from '../shared/protocol.js';
 import { apiUrl, callApi } from './api.js';
 import type { PartHasher } from './hash-part.js';
 import { abortedError } from './put-error.js';
@@ -24,6 +24,13 @@ export interface SignedPart {
   headers: Record<string, string>;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  signedAt: number;
+}
+
+/** Part URLs that came with the sign answer, and the MD5s they were signed with. */
+export interface PresignedParts {
+  parts: PartsResponse['parts'];
+  md5s: ReadonlyMap<number, string>;
   signedAt: number;
 }
 
@@ -38,6 +45,8 @@ export interface PartSignerOptions {
   blobOf(partNumber: number): Blob;
   /** Parts waiting for a slot, in the order they will get one: the batch is filled from these. */
   upcoming(): number[];
+  /** URLs signed before the signer existed (the sign answer's first parts). */
+  presigned?: PresignedParts | undefined;
   now?: () => number;
 }
 
@@ -48,6 +57,24 @@ export interface PartSigner {
   forget(partNumber: number): void;
   /** Drops the part's URL and MD5: the part is done, or the storage found its bytes did not match them. */
   drop(partNumber: number): void;
+}
+
+/**
+ * The part's MD5 by `hasher`; a part that cannot be read is the caller's INVALID_REQUEST.
+ * @example const md5 = await md5OfPart(md5Base64, file.slice(0, partSize), 1);
+ */
+export async function md5OfPart(hasher: PartHasher, part: Blob, partNumber: number): Promise<string> {
+  try {
+    return await hasher(part);
+  } catch (error) {
+    if (isDropgateError(error)) throw error;
+    throw new DropgateError(
+      'INVALID_REQUEST',
+      `Could not read part ${partNumber} of the file to hash it.`,
+      { partNumber },
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -68,6 +95,17 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   // Parts whose MD5 is known, so a batch may take them without waiting.
   const hashed = new Set<number>();
 
+  if (options.presigned) {
+    const { parts, md5s: known, signedAt } = options.presigned;
+    for (const part of parts)
+      urls.set(part.partNumber, { url: part.url, headers: part.headers, expiresAt: Date.parse(part.expiresAt), signedAt });
+    const settled = new AbortController().signal;
+    for (const [partNumber, md5] of known) {
+      md5s.set(partNumber, { md5: Promise.resolve(md5), signal: settled });
+      hashed.add(partNumber);
+    }
+  }
+
   // Good for at least half its lifetime or 30 s, whichever is less: a short-lived URL is still
   // used rather than re-signed forever.
   const fresh = (part: SignedPart | undefined): part is SignedPart =>
@@ -75,17 +113,7 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
 
   const hashOne = async (partNumber: number, signal: AbortSignal): Promise<string> => {
     if (signal.aborted) throw abortedError(signal.reason);
-    try {
-      return await (options.hasher as PartHasher)(options.blobOf(partNumber));
-    } catch (error) {
-      if (isDropgateError(error)) throw error;
-      throw new DropgateError(
-        'INVALID_REQUEST',
-        `Could not read part ${partNumber} of the file to hash it.`,
-        { partNumber },
-        { cause: error },
-      );
-    }
+    return md5OfPart(options.hasher as PartHasher, options.blobOf(partNumber), partNumber);
   };
 
   /** Queues the part's MD5 behind the parts already being hashed. */

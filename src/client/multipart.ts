@@ -8,13 +8,19 @@ import { isDropgateError } from '../shared/errors.js';
 import { type PartPlan, partLength } from '../shared/parts.js';
 import { resolveUrl } from './api.js';
 import type { PartHasher } from './hash-part.js';
-import { createPartSigner } from './multipart-signer.js';
+import { createPartSigner, type PresignedParts } from './multipart-signer.js';
 import { abortedError } from './put-error.js';
 import type { Put } from './put-watchdog.js';
 import type { Queue } from './queue.js';
 import { decide, type ErrorSource, type RetryDecision } from './retry.js';
 import type { FetchLike } from './types.js';
 import { childSignal, isOffline, sleep, waitForOnline } from './wait.js';
+
+/** Part `partNumber` (1-based) of `file` under `plan`, as a slice: never read whole. */
+export function partBlob(file: Blob, plan: PartPlan, partNumber: number): Blob {
+  const start = (partNumber - 1) * plan.partSize;
+  return file.slice(start, start + partLength(file.size, plan, partNumber));
+}
 
 export interface PartsSenderOptions {
   file: Blob;
@@ -30,6 +36,8 @@ export interface PartsSenderOptions {
   put: Put;
   /** Parts signed per API call. */
   batchSize: number;
+  /** Part URLs that came with the sign answer. */
+  presigned?: PresignedParts | undefined;
   /** Parts this upload keeps moving at once (each still waits for a slot in the shared queue). */
   workers: number;
   /** Called whenever the byte count may have changed. */
@@ -69,10 +77,7 @@ export function createPartsSender(options: PartsSenderOptions): PartsSender {
   });
   const inFlight = new Map<number, number>();
   let landed = 0;
-  const blobOf = (partNumber: number) => {
-    const part = parts[partNumber - 1] as Part;
-    return file.slice(part.start, part.end);
-  };
+  const blobOf = (partNumber: number) => partBlob(file, plan, partNumber);
   const signer = createPartSigner({
     fetchImpl: options.fetchImpl,
     endpoint: options.endpoint,
@@ -81,6 +86,7 @@ export function createPartsSender(options: PartsSenderOptions): PartsSender {
     batchSize: options.batchSize,
     hasher: options.hasher,
     blobOf,
+    presigned: options.presigned,
     upcoming: () => parts.filter((p) => p.status === 'waiting').map((p) => p.partNumber),
   });
   const loadedBytes = () => {

@@ -3,9 +3,12 @@
  * signed anew (multipart above the threshold, as the server plans it).
  */
 import { DropgateError, isDropgateError } from '../shared/errors.js';
-import type { PartPlan } from '../shared/parts.js';
-import type { FileRecord } from '../shared/protocol.js';
+import { type PartPlan, partSizeFor } from '../shared/parts.js';
+import type { FileRecord, SignRequest } from '../shared/protocol.js';
 import { type ApiContext, releaseUpload, signRequest, signUpload, uploadStatus } from './api-calls.js';
+import type { PartHasher } from './hash-part.js';
+import { partBlob } from './multipart.js';
+import { md5OfPart, type PresignedParts } from './multipart-signer.js';
 import type { ResumeStore } from './resume.js';
 import type { UploadOptions } from './types.js';
 import { untilAborted } from './wait.js';
@@ -22,6 +25,8 @@ export type Session =
       held: { partNumber: number; size: number; etag: string }[];
       /** Whether the resume store holds this upload (so a later run can pick it up). */
       saved: boolean;
+      /** The first parts' URLs, when they came with the sign answer. */
+      presigned?: PresignedParts;
     };
 
 export interface SessionContext {
@@ -33,6 +38,8 @@ export interface SessionContext {
   fingerprint: string | undefined;
   /** The uploader's abort signal: an abort rejects at once, never waiting for the API. */
   signal: AbortSignal;
+  /** How many parts' URLs a multipart sign asks for, and the hasher that binds their MD5s. */
+  firstParts: { count: number; hasher: PartHasher | undefined };
 }
 
 /** Forgets a resume entry; a store that fails costs a later resume, never this upload. */
@@ -88,27 +95,55 @@ async function resumeSaved(ctx: SessionContext): Promise<Session | undefined> {
 
 async function signNew(ctx: SessionContext): Promise<Session> {
   const { api, file, options, store, fingerprint } = ctx;
+  const request = signRequest(file, options, file.size > ctx.multipartThreshold);
+  // A multipart sign carries the first batch of parts, MD5s included, and its answer their URLs:
+  // one API call fewer. Those MD5s were due before the first PUT anyway; the server plans the
+  // parts with the same `partSizeFor`.
+  const plan = request.multipart ? partSizeFor(file.size) : undefined;
+  const first = plan ? await untilAborted(firstParts(ctx, plan), ctx.signal, () => {}) : undefined;
+  if (first) request.parts = first.wanted;
   // The sign call is not cancelled with the signal: the server may already have reserved the
   // allowance. An abort rejects at once, and the reservation is released when the answer comes.
-  const signing = signUpload(api, signRequest(file, options, file.size > ctx.multipartThreshold));
+  const signedAt = Date.now();
+  const signing = signUpload(api, request);
   const sign = await untilAborted(signing, ctx.signal, () => {
     signing.then((late) => releaseUpload(api, late.uploadId)).catch(() => {});
   });
   if (sign.multipart) {
     let saved = false;
+    const { partSize, partCount } = sign.multipart;
     if (store && fingerprint !== undefined) {
-      const { partSize, partCount } = sign.multipart;
       const state = { uploadId: sign.uploadId, size: file.size, partSize, partCount, savedAt: new Date().toISOString() };
       saved = await Promise.resolve(store.set(fingerprint, state)).then(
         () => true,
         () => false,
       );
     }
-    return { kind: 'multipart', uploadId: sign.uploadId, plan: sign.multipart, held: [], saved };
+    const samePlan = plan?.partSize === partSize && plan.partCount === partCount;
+    const presigned = first && sign.parts && samePlan ? { parts: sign.parts, md5s: first.md5s, signedAt } : undefined;
+    return { kind: 'multipart', uploadId: sign.uploadId, plan: sign.multipart, held: [], saved, ...(presigned ? { presigned } : {}) };
   }
   if (sign.presignedUrl === undefined) {
     await releaseUpload(api, sign.uploadId);
     throw new DropgateError('INTERNAL_ERROR', 'The sign answer has neither a presigned URL nor a part plan.');
   }
   return { kind: 'single', uploadId: sign.uploadId, url: sign.presignedUrl, headers: sign.headers };
+}
+
+/** The first parts to sign with the upload, each hashed (one at a time) when there is a hasher. */
+async function firstParts(ctx: SessionContext, plan: PartPlan) {
+  const { count, hasher } = ctx.firstParts;
+  const wanted: NonNullable<SignRequest['parts']> = [];
+  const md5s = new Map<number, string>();
+  for (let partNumber = 1; partNumber <= Math.min(count, plan.partCount); partNumber++) {
+    if (ctx.signal.aborted) break;
+    if (!hasher) {
+      wanted.push({ partNumber });
+      continue;
+    }
+    const md5 = await md5OfPart(hasher, partBlob(ctx.file, plan, partNumber), partNumber);
+    md5s.set(partNumber, md5);
+    wanted.push({ partNumber, md5 });
+  }
+  return wanted.length > 0 ? { wanted, md5s } : undefined;
 }

@@ -79,6 +79,8 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
   const put = withStallTimeout(transport(fetchImpl, options.fetch !== undefined), options.stallTimeoutMs);
   const master = new AbortController();
   const store = options.resumeStore === false ? undefined : (options.resumeStore ?? defaultResumeStore());
+  const hasher = options.hashPart === false ? undefined : (options.hashPart ?? defaultPartHasher());
+  const batchSize = Math.min(Math.max(1, concurrency), 100);
   const session: SessionContext = {
     api,
     file,
@@ -87,6 +89,7 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
     store,
     fingerprint: store ? fingerprintOf(file, options) : undefined,
     signal: master.signal,
+    firstParts: { count: batchSize, hasher },
   };
 
   let phase: Exclude<UploadState, 'paused'> = 'idle';
@@ -188,9 +191,10 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
         fetchImpl,
         queue,
         retryDelays,
-        hasher: options.hashPart === false ? undefined : (options.hashPart ?? defaultPartHasher()),
+        hasher,
         put,
-        batchSize: Math.min(Math.max(1, concurrency), 100),
+        batchSize,
+        presigned: opened.presigned,
         // One more than the limit: a part waiting out a retry delay does not idle a slot.
         workers: concurrency + 1,
         onProgress: (loaded) => tracker?.transferred(loaded),

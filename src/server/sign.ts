@@ -6,12 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
-import { partSizeFor } from '../shared/parts.js';
+import { type PartPlan, partSizeFor } from '../shared/parts.js';
 import { assertNoClientKey, parseWith, SignRequestSchema, type SignResponse } from '../shared/protocol.js';
 import { formatBytes } from '../shared/sizes.js';
 import { assertNameMatchesType, assertSafeFileName, essence, extensionForType, isTypeAllowed } from '../shared/types.js';
 import { periodOf, type ResolvedRoute } from './config.js';
 import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js';
+import { assertPartsInPlan, checksumsOf, type PartWanted, signPartUrls } from './part-urls.js';
 import { consumeBoth } from './rate-limit.js';
 
 type SignRequest = ReturnType<typeof parseSignRequest>;
@@ -76,6 +77,10 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
   const key = keyFor(route, userId, id, contentType);
   const multipart = req.multipart === true || req.size > ctx.storage.capabilities.maxSinglePutBytes;
   const plan = multipart ? partSizeFor(req.size) : undefined;
+  if (req.parts && !plan) {
+    throw new DropgateError('INVALID_REQUEST', 'Part URLs come only with a multipart upload ("multipart": true).', { field: 'parts' });
+  }
+  if (req.parts && plan) assertPartsInPlan(req.parts, plan);
   const multipartId = plan ? (await ctx.storage.createMultipart(key, contentType)).multipartId : null;
   const uploadExpiresAt = new Date(now.getTime() + route.uploadLifetime * 1000);
 
@@ -119,28 +124,54 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
   }
 
   const readUrl = readUrlOf(ctx, reserved.upload);
-  const answer: SignResponse = plan
-    ? {
-        uploadId: id,
-        key,
-        readUrl,
-        method: 'PUT',
-        headers: {},
-        expiresAt: uploadExpiresAt.toISOString(),
-        uploadExpiresAt: uploadExpiresAt.toISOString(),
-        multipart: plan,
-      }
-    : signSinglePut(ctx, route, {
-        id,
-        key,
-        readUrl,
-        contentType,
-        size: req.size,
-        checksum: req.checksum,
-        ifNoneMatch: req.ifNoneMatch === true && ctx.storage.capabilities.conditionalWrite,
-        uploadExpiresAt,
-      });
+  const answer: SignResponse =
+    plan && multipartId
+      ? {
+          uploadId: id,
+          key,
+          readUrl,
+          method: 'PUT',
+          headers: {},
+          expiresAt: uploadExpiresAt.toISOString(),
+          uploadExpiresAt: uploadExpiresAt.toISOString(),
+          multipart: plan,
+          ...(req.parts ? { parts: await firstPartUrls(ctx, route, { id, key, multipartId, size: req.size, plan }, req.parts) } : {}),
+        }
+      : signSinglePut(ctx, route, {
+          id,
+          key,
+          readUrl,
+          contentType,
+          size: req.size,
+          checksum: req.checksum,
+          ifNoneMatch: req.ifNoneMatch === true && ctx.storage.capabilities.conditionalWrite,
+          uploadExpiresAt,
+        });
   return json(200, answer);
+}
+
+/**
+ * The first parts' URLs for the sign answer. Their MD5s are recorded before any URL leaves; if
+ * that fails, the reservation just made is handed back, so a failed sign holds no allowance.
+ */
+async function firstPartUrls(
+  ctx: GatewayContext,
+  route: ResolvedRoute,
+  u: { id: string; key: string; multipartId: string; size: number; plan: PartPlan },
+  wanted: PartWanted[],
+): Promise<SignResponse['parts']> {
+  const parts = signPartUrls(ctx, { ...u, urlLifetime: route.urlLifetime }, wanted);
+  const checksums = checksumsOf(wanted);
+  if (checksums.length === 0) return parts;
+  try {
+    await ctx.ledger.recordPartChecksums(u.id, checksums);
+  } catch (error) {
+    if (await ctx.ledger.release(u.id, 'failed').catch(() => false)) {
+      await ctx.storage.abortMultipart(u.key, u.multipartId).catch(() => {});
+    }
+    throw error;
+  }
+  return parts;
 }
 
 function signSinglePut(

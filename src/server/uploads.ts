@@ -4,10 +4,10 @@
 import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
-import { partLength } from '../shared/parts.js';
 import { PartsRequestSchema, type PartsResponse, parseWith, type StatusResponse } from '../shared/protocol.js';
 import { assertPending, discard } from './complete.js';
 import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson } from './context.js';
+import { checksumsOf, signPartUrls } from './part-urls.js';
 
 export async function handleStatus(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const { userId } = await callerOf(ctx, request);
@@ -35,23 +35,10 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
   const { multipartId, partSize, partCount } = upload;
   if (!multipartId || !partSize || !partCount) throw new DropgateError('INVALID_REQUEST', 'This upload is a single PUT; it has no parts.');
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
-  const parts: PartsResponse['parts'] = body.parts.map(({ partNumber, md5 }) => {
-    if (partNumber > partCount) {
-      throw new DropgateError('INVALID_REQUEST', `This upload has ${partCount} parts; there is no part ${partNumber}.`, { field: 'parts' });
-    }
-    const size = partLength(upload.size, { partSize, partCount }, partNumber);
-    const signed = ctx.storage.presignPart({
-      key: upload.key,
-      multipartId,
-      partNumber,
-      size,
-      expiresIn: route.urlLifetime,
-      ...(md5 ? { md5 } : {}),
-    });
-    return { partNumber, url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() };
-  });
+  const plan = { partSize, partCount };
+  const parts = signPartUrls(ctx, { key: upload.key, multipartId, size: upload.size, plan, urlLifetime: route.urlLifetime }, body.parts);
   // Recorded before any URL leaves: complete then holds each stored part to the MD5 it was signed with.
-  const checksums = body.parts.flatMap(({ partNumber, md5 }) => (md5 ? [{ partNumber, md5 }] : []));
+  const checksums = checksumsOf(body.parts);
   if (checksums.length > 0) await ctx.ledger.recordPartChecksums(upload.id, checksums);
   // A big upload that is still sending parts keeps its reservation: its lifetime starts again.
   await ctx.ledger.extendUpload(upload.id, new Date(ctx.now().getTime() + route.uploadLifetime * 1000));

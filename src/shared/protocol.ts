@@ -38,6 +38,15 @@ const MetadataSchema = v.pipe(
 );
 export type Metadata = v.InferOutput<typeof MetadataSchema>;
 
+const PartNumber = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000));
+
+/** Parts a client asks URLs for, each with the MD5 to bind into its URL when it has one. */
+const PartsWantedSchema = v.pipe(
+  v.array(v.strictObject({ partNumber: PartNumber, md5: v.optional(base64(16)) })),
+  v.minLength(1),
+  v.maxLength(MAX_PARTS_PER_REQUEST),
+);
+
 export const SignRequestSchema = v.strictObject({
   size: v.pipe(v.number(), v.safeInteger('size must be a whole number of bytes')),
   contentType: v.pipe(v.string(), v.maxLength(255)),
@@ -51,11 +60,17 @@ export const SignRequestSchema = v.strictObject({
    * object. dropgate's client asks for it; the seed's client, which sends only content-type, does not.
    */
   ifNoneMatch: v.optional(v.boolean()),
+  /**
+   * With `multipart: true`: the first parts' URLs in the sign answer, saving the first parts call.
+   * dropgate's client hashes its first batch of parts (under `partSizeFor(size)`) before it signs.
+   */
+  parts: v.optional(PartsWantedSchema),
 });
 export type SignRequest = v.InferOutput<typeof SignRequestSchema>;
 
 const Iso = v.pipe(v.string(), v.isoTimestamp());
 const Headers = v.record(v.string(), v.string());
+const SignedPartsSchema = v.array(v.object({ partNumber: v.number(), url: v.string(), headers: Headers, expiresAt: Iso }));
 
 export const MultipartPlanSchema = v.object({ partSize: v.number(), partCount: v.number() });
 export type MultipartPlan = v.InferOutput<typeof MultipartPlanSchema>;
@@ -70,23 +85,15 @@ export const SignResponseSchema = v.object({
   uploadExpiresAt: Iso,
   presignedUrl: v.optional(v.string()),
   multipart: v.optional(MultipartPlanSchema),
+  /** URLs for the parts the sign request asked for (multipart only). */
+  parts: v.optional(SignedPartsSchema),
 });
 export type SignResponse = v.InferOutput<typeof SignResponseSchema>;
 
-const PartNumber = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000));
-
-export const PartsRequestSchema = v.strictObject({
-  parts: v.pipe(
-    v.array(v.strictObject({ partNumber: PartNumber, md5: v.optional(base64(16)) })),
-    v.minLength(1),
-    v.maxLength(MAX_PARTS_PER_REQUEST),
-  ),
-});
+export const PartsRequestSchema = v.strictObject({ parts: PartsWantedSchema });
 export type PartsRequest = v.InferOutput<typeof PartsRequestSchema>;
 
-export const PartsResponseSchema = v.object({
-  parts: v.array(v.object({ partNumber: v.number(), url: v.string(), headers: Headers, expiresAt: Iso })),
-});
+export const PartsResponseSchema = v.object({ parts: SignedPartsSchema });
 export type PartsResponse = v.InferOutput<typeof PartsResponseSchema>;
 
 export const CompleteRequestSchema = v.strictObject({
