@@ -131,6 +131,85 @@ export const MIGRATIONS: readonly Migration[] = [
       $$;
     `,
   },
+  {
+    version: 4,
+    name: 'complete, release and signed parts in one statement',
+    // complete and release were BEGIN, three statements and COMMIT (five round trips, a pooled
+    // connection held across them); a parts call was two statements. Each is now one function
+    // call with the same conditional writes and row locks. Locks, in order: the upload row, then
+    // pending_counts, then allowance_usage. dropgate_reserve takes pending_counts, then
+    // allowance_usage, then inserts a new upload row: the counters come in the same order, and
+    // no reservation waits for an existing upload row (its row is new, under a fresh id and key;
+    // only a duplicate id or key could wait on one, and that ends in a unique violation). So no
+    // cycle of waits between the two, nor with deleteFile (upload row, then allowance_usage).
+    //
+    // dropgate_complete returns no row when the upload does not exist (or was deleted); otherwise
+    // one row: whether this call completed it, and the row as it is now. A parallel call waits for
+    // the row lock, then finds the status 'completed' and changes nothing. The self-join hands
+    // back the reserved size the UPDATE overwrites with the actual one.
+    //
+    // dropgate_parts_signed records the MD5s parts were signed with and pushes the upload's
+    // lifetime forward: the upload row first (like every function here), then the checksum rows
+    // in ascending part order, so two parts calls for one upload cannot lock in crossed order.
+    // GREATEST: a late, slower request must not shorten a lifetime another one just extended.
+    sql: `
+      CREATE FUNCTION dropgate_settle(p_user_id text, p_route text, p_period text, p_reserved bigint, p_used bigint)
+        RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE pending_counts SET pending = pending - 1 WHERE user_id = p_user_id AND route = p_route;
+        UPDATE allowance_usage SET reserved_bytes = reserved_bytes - p_reserved, used_bytes = used_bytes + p_used
+          WHERE user_id = p_user_id AND route = p_route AND period = p_period;
+      END
+      $$;
+
+      CREATE FUNCTION dropgate_complete(p_id text, p_size bigint, p_etag text)
+        RETURNS TABLE (r_changed boolean, r_upload uploads) LANGUAGE plpgsql AS $$
+      DECLARE
+        v_user_id text;
+        v_route text;
+        v_period text;
+        v_reserved bigint;
+      BEGIN
+        UPDATE uploads AS u SET status = 'completed', size = p_size, etag = p_etag, completed_at = now(), claimed_until = NULL
+          FROM uploads AS before
+          WHERE u.id = p_id AND before.id = u.id AND u.status = 'pending'
+          RETURNING u.user_id, u.route, u.period, before.size INTO v_user_id, v_route, v_period, v_reserved;
+        r_changed := FOUND;
+        IF r_changed THEN
+          PERFORM dropgate_settle(v_user_id, v_route, v_period, v_reserved, p_size);
+        END IF;
+        RETURN QUERY SELECT r_changed, u FROM uploads AS u WHERE u.id = p_id AND u.deleted_at IS NULL;
+      END
+      $$;
+
+      CREATE FUNCTION dropgate_release(p_id text, p_status text) RETURNS boolean LANGUAGE plpgsql AS $$
+      DECLARE
+        v_user_id text;
+        v_route text;
+        v_period text;
+        v_reserved bigint;
+      BEGIN
+        UPDATE uploads SET status = p_status, claimed_until = NULL WHERE id = p_id AND status = 'pending'
+          RETURNING user_id, route, period, size INTO v_user_id, v_route, v_period, v_reserved;
+        IF NOT FOUND THEN
+          RETURN false;
+        END IF;
+        PERFORM dropgate_settle(v_user_id, v_route, v_period, v_reserved, 0);
+        RETURN true;
+      END
+      $$;
+
+      CREATE FUNCTION dropgate_parts_signed(p_id text, p_expires_at timestamptz, p_part_numbers integer[], p_md5s text[])
+        RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE uploads SET expires_at = greatest(expires_at, p_expires_at) WHERE id = p_id AND status = 'pending';
+        INSERT INTO upload_part_checksums AS c (upload_id, part_number, md5)
+          SELECT p_id, p.part_number, p.md5 FROM unnest(p_part_numbers, p_md5s) AS p (part_number, md5) ORDER BY p.part_number
+          ON CONFLICT (upload_id, part_number) DO UPDATE SET md5 = EXCLUDED.md5;
+      END
+      $$;
+    `,
+  },
 ];
 
 // Any constant shared by every dropgate instance works; this is "drop" in ASCII.

@@ -2,12 +2,14 @@
  * The ledger as one set of Postgres queries over a `SqlDriver`: PGlite embedded, PostgreSQL when
  * several gateways share it. Every change to counters is a conditional UPDATE that the database
  * evaluates under the row lock, never a read followed by a write, so concurrent gateways on
- * PostgreSQL (READ COMMITTED) cannot oversell an allowance. A reservation is one call of the
- * `dropgate_reserve` function of migration 3, and concurrent ones share a statement
- * (reserve-batch.ts), because it runs on every sign request.
+ * PostgreSQL (READ COMMITTED) cannot oversell an allowance. What runs on every upload is one
+ * statement each, a function of migrations 3 and 4: a reservation (`dropgate_reserve`, and
+ * concurrent ones share a statement, reserve-batch.ts), a parts call (`dropgate_parts_signed`),
+ * complete (`dropgate_complete`) and release (`dropgate_release`). One round trip each, and no
+ * transaction held open between round trips.
  *
  * Lock order, to keep PostgreSQL free of deadlocks: an upload row, then `pending_counts`, then
- * `allowance_usage`. `reserve` touches no existing upload row.
+ * `allowance_usage`. `reserve` touches no existing upload row (migration 4 says why that is safe).
  */
 import { DropgateError } from '../shared/errors.js';
 import { migrate } from './migrations.js';
@@ -15,8 +17,6 @@ import { createReserveBatcher, type ReserveBatching } from './reserve-batch.js';
 import { isConnectionError, type SqlDriver, type SqlExecutor, toDate, toNumber } from './sql.js';
 import { decodeCursor, encodeCursor, toRecord, UPLOAD_COLUMNS, type UploadRow, uploadColumns } from './sql-rows.js';
 import type { Ledger, Usage } from './types.js';
-
-type Owner = { user_id: string; route: string; period: string };
 
 /**
  * A `Ledger` over any Postgres driver. Call `migrate()` once at start-up before anything else.
@@ -65,42 +65,23 @@ export function createSqlLedger(driver: SqlDriver, options: { reserveBatching?: 
       }),
 
     complete: (id, result) =>
-      run('complete', () =>
-        driver.transaction(async (tx) => {
-          // The self-join hands back the reserved size the UPDATE overwrites with the actual one.
-          // A parallel call waits for the row lock, then finds status 'completed' and changes nothing.
-          const { rows } = await tx.query<UploadRow & { reserved_size: unknown }>(
-            `UPDATE uploads AS u SET status = 'completed', size = $2, etag = $3, completed_at = now(), claimed_until = NULL
-             FROM uploads AS before
-             WHERE u.id = $1 AND before.id = u.id AND u.status = 'pending'
-             RETURNING ${uploadColumns('u')}, before.size AS reserved_size`,
-            [id, result.size, result.etag],
-          );
-          const row = rows[0];
-          if (row) {
-            await settle(tx, row, { reserved: -toNumber(row.reserved_size), used: result.size });
-            return { changed: true, upload: toRecord(row) };
-          }
-          const upload = await readUpload(tx, id);
-          if (!upload) throw new DropgateError('NOT_FOUND', 'No such upload.', { uploadId: id });
-          return { changed: false, upload };
-        }),
-      ),
+      run('complete', async () => {
+        // One statement (migration 4): the upload, its pending slot and its allowance settled.
+        const { rows } = await driver.query<UploadRow & { changed: boolean }>(
+          `SELECT c.r_changed AS changed, ${uploadColumns('(c.r_upload)')} FROM dropgate_complete($1, $2::bigint, $3) AS c`,
+          [id, result.size, result.etag],
+        );
+        const row = rows[0];
+        if (!row) throw new DropgateError('NOT_FOUND', 'No such upload.', { uploadId: id });
+        return { changed: row.changed, upload: toRecord(row) };
+      }),
 
     release: (id, status) =>
-      run('release', () =>
-        driver.transaction(async (tx) => {
-          const { rows } = await tx.query<Owner & { size: unknown }>(
-            `UPDATE uploads SET status = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'
-             RETURNING user_id, route, period, size`,
-            [id, status],
-          );
-          const row = rows[0];
-          if (!row) return false;
-          await settle(tx, row, { reserved: -toNumber(row.size), used: 0 });
-          return true;
-        }),
-      ),
+      run('release', async () => {
+        // One statement (migration 4), like complete.
+        const { rows } = await driver.query<{ released: boolean }>('SELECT dropgate_release($1, $2) AS released', [id, status]);
+        return rows[0]?.released === true;
+      }),
 
     deleteFile: (id, userId) =>
       run('deleteFile', () =>
@@ -178,6 +159,17 @@ export function createSqlLedger(driver: SqlDriver, options: { reserveBatching?: 
         );
       }),
 
+    partsSigned: (uploadId, checksums, expiresAt) =>
+      run('partsSigned', async () => {
+        // One statement (migration 4); the checksums go as two parallel arrays, however many there are.
+        await driver.query('SELECT dropgate_parts_signed($1, $2::timestamptz, $3::integer[], $4::text[])', [
+          uploadId,
+          expiresAt,
+          checksums.map((c) => c.partNumber),
+          checksums.map((c) => c.md5),
+        ]);
+      }),
+
     partChecksums: (uploadId) =>
       run('partChecksums', async () => {
         const { rows } = await driver.query<{ part_number: unknown; md5: string }>(
@@ -211,14 +203,4 @@ async function pendingOf(db: SqlExecutor, userId: string, route: string): Promis
     route,
   ]);
   return rows[0] ? toNumber(rows[0].pending) : 0;
-}
-
-/** An upload left the pending state: one pending slot back, its reservation turned into usage. */
-async function settle(tx: SqlExecutor, owner: Owner, delta: { reserved: number; used: number }): Promise<void> {
-  await tx.query('UPDATE pending_counts SET pending = pending - 1 WHERE user_id = $1 AND route = $2', [owner.user_id, owner.route]);
-  await tx.query(
-    `UPDATE allowance_usage SET reserved_bytes = reserved_bytes + $4::bigint, used_bytes = used_bytes + $5::bigint
-     WHERE user_id = $1 AND route = $2 AND period = $3`,
-    [owner.user_id, owner.route, owner.period, delta.reserved, delta.used],
-  );
 }

@@ -98,6 +98,13 @@ export interface Ledger {
    * the client is uploading under.
    */
   recordPartChecksums(uploadId: string, parts: readonly PartChecksum[]): Promise<void>;
+  /**
+   * Part URLs were signed: remembers their MD5s as `recordPartChecksums` does and pushes the
+   * lifetime of a pending upload forward to `expiresAt` as `extendUpload` does, in one round trip.
+   * With no checksums it only extends.
+   * @example await ledger.partsSigned(upload.id, [{ partNumber: 1, md5 }], new Date(Date.now() + 86_400_000));
+   */
+  partsSigned(uploadId: string, checksums: readonly PartChecksum[], expiresAt: Date): Promise<void>;
   /** The MD5s recorded for an upload's parts, by ascending part number. */
   partChecksums(uploadId: string): Promise<PartChecksum[]>;
   close(): Promise<void>;
