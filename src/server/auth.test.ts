@@ -68,6 +68,18 @@ describe('apiKeyAuth', () => {
     }
   });
 
+  it('finds each of many keys by its digest, whatever its place, and no key that is not one', async () => {
+    const many = Array.from({ length: 500 }, (_, i) => [`k_user_${String(i).padStart(4, '0')}_0123456789abcdef`, `user-${i}`] as const);
+    const lookup = apiKeyAuth(Object.fromEntries(many));
+    for (const i of [0, 1, 250, 498, 499]) {
+      const [key, userId] = many[i]!;
+      expect(await lookup(request(`Bearer ${key}`))).toEqual({ userId });
+      // The same length and all but one character of a real key.
+      const near = `${key.slice(0, -1)}${key.endsWith('f') ? 'e' : 'f'}`;
+      expect((await refusal(lookup(request(`Bearer ${near}`)))).message).toBe('The API key is not valid.');
+    }
+  });
+
   it('refuses weak or empty configuration at construction', () => {
     expect(() => apiKeyAuth({})).toThrow(/at least one key/);
     expect(() => apiKeyAuth({ short: 'alice' })).toThrow(/at least 16 characters/);
