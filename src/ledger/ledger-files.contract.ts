@@ -1,15 +1,16 @@
 /**
  * Second half of the ledger contract (registered by `describeLedgerContract`): completed files,
- * listing, deletion, sweeping expired uploads, and failing closed.
+ * listing, deletion, sweeping expired uploads, signed parts, and failing closed.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { expectOk, type LedgerContext, uploadInput } from './ledger-fixtures.contract.js';
-import type { ReserveInput, UploadRecord } from './types.js';
+import type { PartChecksum, ReserveInput, UploadRecord } from './types.js';
 
 const T = new Date('2030-01-01T00:00:00.000Z').getTime();
 const at = (seconds: number) => new Date(T + seconds * 1000);
 const ids = (uploads: UploadRecord[]) => uploads.map((u) => u.id);
+const md5 = (partNumber: number, md5: string): PartChecksum => ({ partNumber, md5 });
 
 export function describeFileContract(ctx: LedgerContext): void {
   const completed = async (overrides: Partial<ReserveInput> = {}) => {
@@ -108,6 +109,45 @@ export function describeFileContract(ctx: LedgerContext): void {
       await ledger.extendUpload(upload.id, at(7200));
       expect((await ledger.getUpload(upload.id))?.expiresAt).toEqual(at(3600));
       await ledger.extendUpload(randomUUID(), at(7200));
+    });
+  });
+
+  describe('signed parts', () => {
+    it('records part MD5s, the latest signature winning, and pushes a pending lifetime forward in one call', async () => {
+      const ledger = ctx.ledger();
+      const upload = expectOk(await ledger.reserve(uploadInput({ expiresAt: at(-10) })));
+      const expiresAt = async () => (await ledger.getUpload(upload.id))?.expiresAt;
+      await ledger.partsSigned(upload.id, [md5(3, 'c'), md5(1, 'a')], at(3600));
+      expect(await ledger.partChecksums(upload.id)).toEqual([md5(1, 'a'), md5(3, 'c')]);
+      expect(await expiresAt()).toEqual(at(3600));
+
+      await ledger.partsSigned(upload.id, [md5(1, 'A'), md5(2, 'b')], at(60));
+      expect(await ledger.partChecksums(upload.id)).toEqual([md5(1, 'A'), md5(2, 'b'), md5(3, 'c')]);
+      expect(await expiresAt()).toEqual(at(3600));
+      await ledger.partsSigned(upload.id, [], at(7200));
+      expect(await expiresAt()).toEqual(at(7200));
+      expect(await ledger.partChecksums(upload.id)).toHaveLength(3);
+
+      await ledger.complete(upload.id, { size: upload.size, etag: '"x"' });
+      await ledger.partsSigned(upload.id, [], at(9000));
+      expect(await expiresAt()).toEqual(at(7200));
+      await ledger.partsSigned(randomUUID(), [], at(9000));
+    });
+
+    it('keeps the latest lifetime and one MD5 per part when parts calls of one upload race', async () => {
+      const ledger = ctx.ledger();
+      const upload = expectOk(await ledger.reserve(uploadInput({ expiresAt: at(0) })));
+      // Overlapping parts, listed in different orders, and lifetimes arriving out of order.
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => {
+          const parts = [1, 2, 3, 4, 5].map((n) => md5(n, `call${i}`));
+          return ledger.partsSigned(upload.id, i % 2 ? parts.reverse() : parts, at(((i * 5) % 8) * 60));
+        }),
+      );
+      expect((await ledger.getUpload(upload.id))?.expiresAt).toEqual(at(7 * 60));
+      const recorded = await ledger.partChecksums(upload.id);
+      expect(recorded.map((p) => p.partNumber)).toEqual([1, 2, 3, 4, 5]);
+      expect(recorded.every((p) => /^call[0-7]$/.test(p.md5))).toBe(true);
     });
   });
 

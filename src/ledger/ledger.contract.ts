@@ -154,6 +154,36 @@ export function describeLedgerContract(name: string, makeLedger: MakeLedger): vo
       await expectState(1000, 0, 0);
     });
 
+    it('settles each upload once when completes, releases and new reservations of one user race', async () => {
+      const big = { allowanceBytes: 1e9, pendingCap: 1000 };
+      const uploads = await Promise.all(Array.from({ length: 6 }, (_, i) => ledger.reserve(uploadInput({ ...big, size: 1000 + i }))));
+      // Per upload, 8 completes (of a smaller actual size) and 4 releases at once; new reservations
+      // of the same user, route and period take the counter rows at the same time.
+      const calls = uploads
+        .map(expectOk)
+        .flatMap((u) => [
+          ...Array.from({ length: 8 }, (_, i) => ledger.complete(u.id, { size: u.size - 100, etag: `"${i}"` }).then((r) => ({ u, r }))),
+          ...Array.from({ length: 4 }, (_, i) => ledger.release(u.id, i % 2 ? 'aborted' : 'expired').then((released) => ({ u, released }))),
+          ledger.reserve(uploadInput({ ...big, size: 10 })),
+        ]);
+      const results = await Promise.all(calls);
+      let used = 0;
+      for (const u of uploads.map(expectOk)) {
+        const mine = results.filter((x) => 'u' in x && x.u.id === u.id);
+        const completes = mine.flatMap((x) => ('r' in x ? [x.r] : []));
+        const releases = mine.flatMap((x) => ('released' in x ? [x.released] : []));
+        const winners = completes.filter((r) => r.changed).length + releases.filter(Boolean).length;
+        expect(winners).toBe(1);
+        const final = await ledger.getUpload(u.id);
+        for (const r of completes) expect(r.upload).toEqual(final);
+        if (final?.status === 'completed') used += u.size - 100;
+        else expect(final?.status).toMatch(/^(aborted|expired)$/);
+      }
+      expect(results.filter((x) => !('u' in x)).every((x) => 'ok' in x && x.ok)).toBe(true);
+      await expectState(used, 6 * 10, 6);
+      expect(await ledger.release(randomUUID(), 'aborted')).toBe(false);
+    });
+
     it('survives migrate being called again, even concurrently', async () => {
       const upload = expectOk(await ledger.reserve(uploadInput()));
       await Promise.all([ledger.migrate(), ledger.migrate(), ledger.migrate()]);

@@ -74,6 +74,31 @@ describe('createPGliteLedger', () => {
   });
 });
 
+describe('createSqlLedger', () => {
+  it('completes, releases and records signed parts in one statement each, outside any transaction', async () => {
+    const driver = pgliteDriver(await memoryTemplate.clone());
+    const ledger = createSqlLedger(driver);
+    await ledger.migrate();
+    const [a, b] = [expectOk(await ledger.reserve(uploadInput())), expectOk(await ledger.reserve(uploadInput()))];
+    const sent: string[] = [];
+    const counted = createSqlLedger({
+      ...driver,
+      query: (sql, params) => {
+        sent.push(sql);
+        return driver.query(sql, params);
+      },
+      transaction: () => Promise.reject(new Error('no transaction expected')),
+    });
+    await counted.partsSigned(a.id, [{ partNumber: 1, md5: 'a' }], new Date(Date.now() + 7_200_000));
+    await counted.complete(a.id, { size: 900, etag: '"a"' });
+    await counted.complete(a.id, { size: 900, etag: '"again"' });
+    await counted.release(b.id, 'aborted');
+    expect(sent).toHaveLength(4);
+    expect(await ledger.usage('alice', 'videos', a.period)).toEqual({ usedBytes: 900, reservedBytes: 0 });
+    await driver.close();
+  });
+});
+
 describe('migrate', () => {
   const steps = [
     { version: 2, name: 'b', sql: 'ALTER TABLE t ADD COLUMN b int' },

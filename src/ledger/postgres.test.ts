@@ -77,6 +77,35 @@ describe.skipIf(!available)('PostgreSQL ledger', () => {
     await held;
   });
 
+  it('settles an upload while a reservation holds its counters, locking in the same order (no deadlock)', async () => {
+    const s = await schema();
+    const { ledger, driver } = instance(s, { max: 4 });
+    await ledger.migrate();
+    const settles = {
+      complete: (id: string) => ledger.complete(id, { size: 900, etag: '"e"' }),
+      release: (id: string) => ledger.release(id, 'aborted'),
+    };
+    for (const settle of Object.values(settles)) {
+      const upload = expectOk(await ledger.reserve(uploadInput({ size: 1000 })));
+      let outcome: Promise<unknown> = Promise.resolve();
+      await driver.transaction(async (tx) => {
+        // dropgate_reserve's first lock (pending_counts); its second (allowance_usage) only once
+        // the settle is queued behind the first. A settle that locked allowance_usage before
+        // pending_counts would now wait in a cycle with us, and PostgreSQL would abort one of us.
+        await tx.query("UPDATE pending_counts SET pending = pending + 1 WHERE user_id = 'alice' AND route = 'videos'");
+        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        outcome = settle(upload.id).catch((error: unknown) => error);
+        await waitUntilBlockedBy(driver, rows[0]!.pid);
+        await tx.query(
+          "UPDATE allowance_usage SET reserved_bytes = reserved_bytes + 10 WHERE user_id = 'alice' AND route = 'videos' AND period = '2026-11-24'",
+        );
+      });
+      expect(await outcome).not.toBeInstanceOf(Error);
+    }
+    expect(await ledger.usage('alice', 'videos', '2026-11-24')).toEqual({ usedBytes: 900, reservedBytes: 20 });
+    expect(await ledger.pendingCount('alice', 'videos')).toBe(2);
+  });
+
   it('never hands one expired upload to two sweeping instances (FOR UPDATE SKIP LOCKED)', async () => {
     const s = await schema();
     const a = instance(s);
@@ -127,6 +156,19 @@ describe.skipIf(!available)('PostgreSQL ledger', () => {
     expectOk(await ledgers[3]!.reserve(uploadInput()));
   });
 });
+
+/** Resolves once some backend waits for a lock that backend `pid` holds. */
+async function waitUntilBlockedBy(driver: ReturnType<typeof postgresDriver>, pid: number): Promise<void> {
+  for (let tries = 0; tries < 500; tries++) {
+    const { rows } = await driver.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+      [pid],
+    );
+    if (Number(rows[0]?.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`nothing queued behind backend ${pid} within 5 s`);
+}
 
 describe.skipIf(!available)('PostgreSQL ledger when the server cannot be reached', () => {
   let proxy: TcpProxy;
