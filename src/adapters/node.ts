@@ -19,33 +19,59 @@ export interface GatewayHandler {
   owns?(pathname: string): boolean;
 }
 
+/**
+ * A `GatewayRequest` over an IncomingMessage. A class, so that the methods live once on the
+ * prototype instead of as four closures per request, and the query is parsed only when asked for
+ * (the sign endpoint never reads it).
+ */
+class NodeRequest implements GatewayRequest {
+  readonly method: string;
+  readonly pathname: string;
+  readonly remoteAddress: string;
+  readonly raw: IncomingMessage;
+  readonly #query: string;
+  #searchParams: URLSearchParams | undefined;
+  #consumed = false;
+
+  constructor(req: IncomingMessage) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.method = req.method ?? 'GET';
+    this.pathname = q === -1 ? url : url.slice(0, q);
+    this.#query = q === -1 ? '' : url.slice(q + 1);
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+    this.raw = req;
+  }
+
+  get searchParams(): URLSearchParams {
+    this.#searchParams ??= new URLSearchParams(this.#query);
+    return this.#searchParams;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  text(limitBytes: number): Promise<string> {
+    this.#take();
+    return readText(this.raw, limitBytes);
+  }
+
+  body(): AsyncIterable<Uint8Array> {
+    this.#take();
+    return this.raw;
+  }
+
+  #take(): void {
+    if (this.#consumed) throw new Error('The request body was already read.');
+    this.#consumed = true;
+  }
+}
+
+/** The gateway's view of a node:http request. Call its methods on it (`request.header(name)`), not detached. */
 export function fromNodeRequest(req: IncomingMessage): GatewayRequest {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  let consumed = false;
-  const take = () => {
-    if (consumed) throw new Error('The request body was already read.');
-    consumed = true;
-  };
-  return {
-    method: req.method ?? 'GET',
-    pathname: q === -1 ? url : url.slice(0, q),
-    searchParams: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-    header: (name) => {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    remoteAddress: req.socket.remoteAddress ?? '',
-    raw: req,
-    text: (limitBytes) => {
-      take();
-      return readText(req, limitBytes);
-    },
-    body: () => {
-      take();
-      return req;
-    },
-  };
+  return new NodeRequest(req);
 }
 
 function readText(req: IncomingMessage, limitBytes: number): Promise<string> {
@@ -73,13 +99,23 @@ function tooLarge(limitBytes: number): DropgateError {
   return new DropgateError('REQUEST_TOO_LARGE', `The request body is over ${limitBytes} bytes.`, { limitBytes });
 }
 
+/**
+ * Writes a GatewayResponse. A string or byte body gets a Content-Length (added to
+ * `response.headers` when absent): without one, node:http would frame the answer as chunked,
+ * which costs a writev of three buffers instead of one write, and more bytes.
+ */
 export async function sendNodeResponse(res: ServerResponse, response: GatewayResponse): Promise<void> {
-  const { body } = response;
-  res.writeHead(response.status, response.headers);
-  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-    res.end(body);
+  const { body, headers } = response;
+  if (body === undefined) {
+    res.writeHead(response.status, headers).end();
     return;
   }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    headers['content-length'] ??= String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+    res.writeHead(response.status, headers).end(body);
+    return;
+  }
+  res.writeHead(response.status, headers);
   await pipeline(body instanceof Readable ? body : Readable.from(body), res);
 }
 
