@@ -32,13 +32,35 @@ if (mode === 'bare') {
   const { toNodeHandler } = await import(`${dist}/adapters/node.js`);
   const { routes } = JSON.parse(process.env.BENCH_ROUTES);
   const redis = createRedisClient(process.env.REDIS_URL);
-  const ledger = new Proxy(
-    {
-      reserve: async (input) => ({
-        ok: true,
-        upload: { ...input, status: 'pending', createdAt: new Date(), completedAt: null, etag: null },
-      }),
+  // The record built field by field, as a ledger should: `{ ...input, status, … }` cost ~5 µs
+  // per call on Node 20 here (properties added after a spread take V8's slow path), a sixth of the
+  // whole sign path's JavaScript.
+  const reserved = (u) => ({
+    ok: true,
+    upload: {
+      id: u.id,
+      userId: u.userId,
+      route: u.route,
+      key: u.key,
+      size: u.size,
+      contentType: u.contentType,
+      name: u.name,
+      checksum: u.checksum,
+      metadata: u.metadata,
+      visibility: u.visibility,
+      status: 'pending',
+      period: u.period,
+      multipartId: u.multipartId,
+      partSize: u.partSize,
+      partCount: u.partCount,
+      etag: null,
+      createdAt: new Date(),
+      expiresAt: u.expiresAt,
+      completedAt: null,
     },
+  });
+  const ledger = new Proxy(
+    { reserve: async (input) => reserved(input) },
     { get: (target, name) => target[name] ?? (async () => undefined) },
   );
   const gateway = createDropgate({

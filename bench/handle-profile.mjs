@@ -12,12 +12,34 @@ const { createS3Storage } = await import(`${dist}/storage/index.js`);
 
 const N = Number(process.argv[2] ?? 100_000);
 const keys = Array.from({ length: 50 }, (_, i) => `bench-0123456789abcdef01234567-user${i}`);
-const ledger = new Proxy(
-  {
-    reserve: async (input) => ({ ok: true, upload: { ...input, status: 'pending', createdAt: new Date(), completedAt: null, etag: null } }),
+// The record built field by field, as a ledger should: `{ ...input, status, … }` cost ~5 µs
+// per call on Node 20 here (properties added after a spread take V8's slow path), a sixth of the
+// whole sign path's JavaScript.
+const reserved = (u) => ({
+  ok: true,
+  upload: {
+    id: u.id,
+    userId: u.userId,
+    route: u.route,
+    key: u.key,
+    size: u.size,
+    contentType: u.contentType,
+    name: u.name,
+    checksum: u.checksum,
+    metadata: u.metadata,
+    visibility: u.visibility,
+    status: 'pending',
+    period: u.period,
+    multipartId: u.multipartId,
+    partSize: u.partSize,
+    partCount: u.partCount,
+    etag: null,
+    createdAt: new Date(),
+    expiresAt: u.expiresAt,
+    completedAt: null,
   },
-  { get: (target, name) => target[name] ?? (async () => undefined) },
-);
+});
+const ledger = new Proxy({ reserve: async (input) => reserved(input) }, { get: (target, name) => target[name] ?? (async () => undefined) });
 const gateway = createDropgate({
   storage: createS3Storage({
     bucket: 'bench-bucket',
