@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { exec, freePort, stopChild, track } from './children.mjs';
 import { collectRgwGarbage, rgwEnv, writeFile } from './datapath.mjs';
-import { cpuMs, memoryMB } from './proc.mjs';
+import { cpuByThreadMs, cpuMs, memoryMB } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -112,11 +112,13 @@ async function measure(flags, files, pid, upload, db) {
   const before = memoryMB(pid);
   const backends0 = await db?.backends();
   const cpu0 = cpuMs(pid);
+  const threads0 = cpuByThreadMs(pid);
   const started = performance.now();
   const keys = await uploads(files.main, false);
   const ms = performance.now() - started;
   const cpu = cpuMs(pid) - cpu0;
-  const m = { cpuMs: cpu, peakMB: memoryMB(pid).peak, beforeMB: before.rss, ms, keys: [...warmKeys, ...keys] };
+  const threads = Object.fromEntries(Object.entries(cpuByThreadMs(pid)).map(([kind, ms1]) => [kind, ms1 - threads0[kind]]));
+  const m = { cpuMs: cpu, threads, peakMB: memoryMB(pid).peak, beforeMB: before.rss, ms, keys: [...warmKeys, ...keys] };
   if (db) {
     // Backends the pool closed during the load are missed: a lower bound.
     m.dbCpuMs = 0;
@@ -235,7 +237,11 @@ export async function run(flags) {
         m.mbps = flags.total / 1e6 / (m.ms / 1000);
         samples[name].push(m);
         line.push(
-          `${name} ${fmt(m.cpuMsPerGiB)} CPU-ms/GiB${m.dbCpuMsPerGiB === undefined ? '' : ` (+ PostgreSQL ${fmt(m.dbCpuMsPerGiB)})`}, peak RSS ${fmt(m.peakMB)} MB (before ${fmt(m.beforeMB)}), ${fmt(m.mbps)} MB/s`,
+          `${name} ${fmt(m.cpuMsPerGiB)} CPU-ms/GiB${m.dbCpuMsPerGiB === undefined ? '' : ` (+ PostgreSQL ${fmt(m.dbCpuMsPerGiB)})`}, peak RSS ${fmt(m.peakMB)} MB (before ${fmt(m.beforeMB)}), ${fmt(m.mbps)} MB/s; by thread (ms) ${Object.entries(
+            m.threads,
+          )
+            .map(([kind, ms1]) => `${kind} ${fmt(ms1)}`)
+            .join(', ')}`,
         );
       }
       console.log(`run ${r + 1}: ${line.join('   ')}`);

@@ -24,6 +24,26 @@ export function cpuMs(pid) {
   return tickCpuMs(pid);
 }
 
+/**
+ * CPU milliseconds so far by kind of thread: `main` (the event loop), `v8` (V8's platform
+ * workers: concurrent compilation and GC helpers), `libuv` (the thread pool: fs, dns, crypto
+ * jobs) and `other`, from each thread's name in /proc/<pid>/task/<tid>/comm.
+ */
+export function cpuByThreadMs(pid) {
+  const out = { main: 0, v8: 0, libuv: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const kind = tid === String(pid) ? 'main' : name.startsWith('V8') ? 'v8' : name.startsWith('libuv') ? 'libuv' : 'other';
+      out[kind] += ns / 1e6;
+    } catch (error) {
+      if (error.code !== 'ENOENT' && error.code !== 'ESRCH') throw error;
+    }
+  }
+  return out;
+}
+
 /** User + system CPU milliseconds from /proc/<pid>/stat, in clock ticks. */
 export function tickCpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -198,8 +198,20 @@ let shared: WorkerHasher | undefined;
  * @example const hasher = options.hashPart ?? defaultPartHasher();
  */
 export function defaultPartHasher(): PartHasher {
-  const hasNodeCrypto = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (hasNodeCrypto || !canUseWorkers()) return md5Base64;
+  if (hasNodeCrypto() || !canUseWorkers()) return md5Base64;
   shared ??= createWorkerHasher();
   return shared;
+}
+
+/**
+ * Whether `hasher` is node:crypto's MD5 (~700 MB/s): fast enough that the uploader hashes its
+ * first parts before the sign call, whose answer then carries their URLs. A JS MD5 takes long
+ * enough that a refused file would keep its user waiting for the refusal.
+ */
+export function hashesNatively(hasher: PartHasher): boolean {
+  return hasher === md5Base64 && hasNodeCrypto();
+}
+
+function hasNodeCrypto(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 }

@@ -9,7 +9,7 @@ import { MiB } from '../shared/sizes.js';
 import { resolveUrl } from './api.js';
 import { type ApiContext, completeUpload, releaseUpload } from './api-calls.js';
 import { fetchPut } from './fetch-put.js';
-import { defaultPartHasher } from './md5-worker.js';
+import { defaultPartHasher, hashesNatively } from './md5-worker.js';
 import { createPartsSender } from './multipart.js';
 import { isNode, nodePut } from './node-put.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
@@ -89,7 +89,8 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
     store,
     fingerprint: store ? fingerprintOf(file, options) : undefined,
     signal: master.signal,
-    firstParts: { count: batchSize, hasher },
+    // The first parts ride with the sign call where hashing them first keeps no refusal waiting.
+    firstParts: { count: hasher === undefined || hashesNatively(hasher) ? batchSize : 0, hasher },
   };
 
   let phase: Exclude<UploadState, 'paused'> = 'idle';
