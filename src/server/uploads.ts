@@ -37,11 +37,9 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
   const plan = { partSize, partCount };
   const parts = signPartUrls(ctx, { key: upload.key, multipartId, size: upload.size, plan, urlLifetime: route.urlLifetime }, body.parts);
-  // Recorded before any URL leaves: complete then holds each stored part to the MD5 it was signed with.
-  const checksums = checksumsOf(body.parts);
-  if (checksums.length > 0) await ctx.ledger.recordPartChecksums(upload.id, checksums);
-  // A big upload that is still sending parts keeps its reservation: its lifetime starts again.
-  await ctx.ledger.extendUpload(upload.id, new Date(ctx.now().getTime() + route.uploadLifetime * 1000));
+  // Recorded before any URL leaves: complete then holds each stored part to the MD5 it was signed
+  // with. And a big upload that is still sending parts keeps its reservation: its lifetime starts again.
+  await ctx.ledger.partsSigned(upload.id, checksumsOf(body.parts), new Date(ctx.now().getTime() + route.uploadLifetime * 1000));
   return json(200, { parts } satisfies PartsResponse);
 }
 
