@@ -42,7 +42,7 @@ describe('part URLs in the sign answer', () => {
     const { status, json } = await h.sign({ size: SIZE, contentType: 'video/mp4', multipart: true, parts: wanted });
     expect(status).toBe(200);
     const id = String(json.uploadId);
-    const parts = json.parts as Part[];
+    const parts = json.parts as unknown as Part[];
     expect(parts.map((p) => [p.partNumber, p.headers['content-md5']])).toEqual(wanted.map((p) => [p.partNumber, p.md5]));
     expect(await h.ledger.partChecksums(id)).toEqual(wanted);
 
@@ -60,7 +60,7 @@ describe('part URLs in the sign answer', () => {
 
   it('binds the exact length of each part: a short last part does not fit a full part URL', async () => {
     const { json } = await h.sign({ size: SIZE, contentType: 'video/mp4', multipart: true, parts: [{ partNumber: 3 }] });
-    const [last] = json.parts as [Part];
+    const [last] = json.parts as unknown as [Part];
     expect(await putPart(last, slice(1))).toBe(400);
     expect(await putPart(last, slice(3))).toBe(200);
   });
@@ -73,6 +73,21 @@ describe('part URLs in the sign answer', () => {
     expect(past.status).toBe(400);
     expect(past.json).toMatchObject({ error: { code: 'INVALID_REQUEST', message: expect.stringContaining('no part 4') } });
     await nothingReserved();
+  });
+
+  it('refuses a part asked for twice (400, not a database error), in the sign call and in the parts call', async () => {
+    const twice = [
+      { partNumber: 1, md5: md5(slice(1)) },
+      { partNumber: 1, md5: md5(slice(2)) },
+    ];
+    const signed = await h.sign({ size: SIZE, contentType: 'video/mp4', multipart: true, parts: twice });
+    expect(signed.status).toBe(400);
+    expect(signed.json).toMatchObject({ error: { code: 'INVALID_REQUEST', message: expect.stringContaining('once') } });
+    await nothingReserved();
+    const { json } = await h.sign({ size: SIZE, contentType: 'video/mp4', multipart: true });
+    const parts = await h.call('POST', `${BASE}/${String(json.uploadId)}/parts`, { json: { parts: twice }, user: 'alice' });
+    expect(parts.status).toBe(400);
+    expect(await h.ledger.partChecksums(String(json.uploadId))).toEqual([]);
   });
 
   it('a sign whose part MD5s cannot be recorded fails and hands its reservation back', async () => {

@@ -95,21 +95,6 @@ export function describeFileContract(ctx: LedgerContext): void {
       expect(ids(again).sort()).toEqual(ids(expired).sort());
       expect(again.every((u) => u.status === 'pending')).toBe(true);
     });
-
-    it('extends an upload lifetime forward only, and only while pending', async () => {
-      const ledger = ctx.ledger();
-      const upload = expectOk(await ledger.reserve(uploadInput({ expiresAt: at(-10) })));
-      await ledger.extendUpload(upload.id, at(3600));
-      expect((await ledger.getUpload(upload.id))?.expiresAt).toEqual(at(3600));
-      await ledger.extendUpload(upload.id, at(60));
-      expect((await ledger.getUpload(upload.id))?.expiresAt).toEqual(at(3600));
-      expect(await ledger.claimExpired(at(0), 10, 60)).toEqual([]);
-
-      await ledger.complete(upload.id, { size: upload.size, etag: '"x"' });
-      await ledger.extendUpload(upload.id, at(7200));
-      expect((await ledger.getUpload(upload.id))?.expiresAt).toEqual(at(3600));
-      await ledger.extendUpload(randomUUID(), at(7200));
-    });
   });
 
   describe('signed parts', () => {

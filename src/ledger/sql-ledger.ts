@@ -55,15 +55,6 @@ export function createSqlLedger(driver: SqlDriver, options: { reserveBatching?: 
 
     getUpload: (id) => run('getUpload', () => readUpload(driver, id)),
 
-    extendUpload: (id, expiresAt) =>
-      run('extendUpload', async () => {
-        // GREATEST: a late, slower request must not shorten a lifetime another one just extended.
-        await driver.query("UPDATE uploads SET expires_at = GREATEST(expires_at, $2) WHERE id = $1 AND status = 'pending'", [
-          id,
-          expiresAt,
-        ]);
-      }),
-
     complete: (id, result) =>
       run('complete', async () => {
         // One statement (migration 4): the upload, its pending slot and its allowance settled.

@@ -70,8 +70,6 @@ export interface Ledger {
    */
   reserve(input: ReserveInput): Promise<ReserveResult>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
-  /** Pushes an upload's lifetime forward (parts were signed). */
-  extendUpload(id: string, expiresAt: Date): Promise<void>;
   /**
    * pending → completed, reservation settled to `actualSize`. Only the first call for an upload
    * changes anything; it returns `changed: false` and the record as it is for the others.
@@ -100,7 +98,7 @@ export interface Ledger {
   recordPartChecksums(uploadId: string, parts: readonly PartChecksum[]): Promise<void>;
   /**
    * Part URLs were signed: remembers their MD5s as `recordPartChecksums` does and pushes the
-   * lifetime of a pending upload forward to `expiresAt` as `extendUpload` does, in one round trip.
+   * lifetime of a pending upload forward to `expiresAt` (never back), in one round trip.
    * With no checksums it only extends.
    * @example await ledger.partsSigned(upload.id, [{ partNumber: 1, md5 }], new Date(Date.now() + 86_400_000));
    */

@@ -45,6 +45,7 @@ const PartsWantedSchema = v.pipe(
   v.array(v.strictObject({ partNumber: PartNumber, md5: v.optional(base64(16)) })),
   v.minLength(1),
   v.maxLength(MAX_PARTS_PER_REQUEST),
+  v.check((parts) => new Set(parts.map((p) => p.partNumber)).size === parts.length, 'each part may be asked for once'),
 );
 
 export const SignRequestSchema = v.strictObject({
