@@ -25,18 +25,16 @@ export function cpuMs(pid) {
 }
 
 /**
- * CPU milliseconds so far by kind of thread: `main` (the event loop), `v8` (V8's platform
- * workers: concurrent compilation and GC helpers), `libuv` (the thread pool: fs, dns, crypto
- * jobs) and `other`, from each thread's name in /proc/<pid>/task/<tid>/comm.
+ * CPU milliseconds so far on the main thread (the event loop) and on the process's other threads
+ * (V8's concurrent compiler and GC helpers, libuv's pool; Node 20 names them all "node", so they
+ * are told apart only from the main thread, whose id is the process's).
  */
 export function cpuByThreadMs(pid) {
-  const out = { main: 0, v8: 0, libuv: 0, other: 0 };
+  const out = { main: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const kind = tid === String(pid) ? 'main' : name.startsWith('V8') ? 'v8' : name.startsWith('libuv') ? 'libuv' : 'other';
-      out[kind] += ns / 1e6;
+      out[tid === String(pid) ? 'main' : 'other'] += ns / 1e6;
     } catch (error) {
       if (error.code !== 'ENOENT' && error.code !== 'ESRCH') throw error;
     }
