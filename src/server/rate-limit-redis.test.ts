@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../test/helpers/harness.js';
 import { redisProblem, requireService, TEST_REDIS_URL } from '../../test/helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../../test/helpers/tcp-proxy.js';
 import { DropgateError } from '../shared/errors.js';
 import type { RateLimiterFactory } from './config.js';
-import { consume } from './rate-limit.js';
+import { consume, consumeBoth } from './rate-limit.js';
 import { createRedisClient, redisFromEnv, redisRateLimiter } from './rate-limit-redis.js';
 
 const available = await requireService('Redis', redisProblem);
@@ -69,6 +70,63 @@ describe.skipIf(!available)('redisRateLimiter on Redis', () => {
     // Another namespace is another budget; so is another key.
     expect((await attempt(redisRateLimiter(await ready(client()), { namespace: namespace() }), 'alice')).error).toBeUndefined();
     expect((await attempt(a, 'carol')).error).toBeUndefined();
+  });
+
+  it('sends the points of concurrent requests in one command, exactly as many as asked', async () => {
+    const redis = await ready(client());
+    const commands: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      commands.push(command.name);
+      return (send as (...args: unknown[]) => unknown)(command, ...rest);
+    }) as typeof redis.sendCommand;
+    const factory = redisRateLimiter(redis, { namespace: namespace() });
+    const limiters = {
+      perIp: factory({ keyPrefix: 'dropgate:sign:ip:default', points: 30, duration: 60 }),
+      perUser: factory({ keyPrefix: 'dropgate:sign:user:default', points: 1000, duration: 60 }),
+    };
+    // 40 requests from one IP at once, each user's first: the IP's budget of 30 lets 30 through.
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        consumeBoth(limiters, '203.0.113.9', `user-${i}`).then(
+          () => 'ok',
+          (e: DropgateError) => e.code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(30);
+    expect(outcomes.filter((o) => o === 'RATE_LIMITED')).toHaveLength(10);
+    // 80 points (40 IP, 40 user) in one or two script calls, where there were 80 commands.
+    expect(commands.length).toBeGreaterThanOrEqual(1);
+    expect(commands.length).toBeLessThanOrEqual(2);
+    expect(await limiters.perIp.get('203.0.113.9')).toMatchObject({ consumedPoints: 40 });
+    expect(await limiters.perUser.get('user-7')).toMatchObject({ consumedPoints: 1 });
+
+    // More than one call holds (128 keys): 300 at once against 250 points, over three calls.
+    commands.length = 0;
+    const many = await Promise.all(Array.from({ length: 300 }, () => attempt(factory, 'mallory', 250)));
+    expect(many.filter((o) => o.error === undefined)).toHaveLength(250);
+    expect(many.filter((o) => o.error?.code === 'RATE_LIMITED')).toHaveLength(50);
+    expect(commands.length).toBeGreaterThanOrEqual(3);
+    expect(commands.length).toBeLessThanOrEqual(4);
+  });
+
+  it("counts in the same counters as rate-limiter-flexible's own RateLimiterRedis", async () => {
+    const redis = await ready(client());
+    const ns = namespace();
+    const options = { storeClient: redis, keyPrefix: `${ns}:dropgate:sign:user:default`, points: 5, duration: 60 };
+    const plain = new RateLimiterRedis(options);
+    for (let i = 0; i < 3; i++) await plain.consume('alice');
+    const factory = redisRateLimiter(redis, { namespace: ns });
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await attempt(factory, 'alice', 5));
+    expect(outcomes.map((o) => o.error?.code ?? 'ok')).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+    expect(outcomes[2]?.error?.details.retryAfter).toBeGreaterThanOrEqual(55);
+    // And the other way round: the library reads what the batches counted, expiry included.
+    const res = await plain.get('alice');
+    expect(res?.consumedPoints).toBe(6);
+    expect(res?.msBeforeNext).toBeGreaterThan(55_000);
+    expect(res?.msBeforeNext).toBeLessThanOrEqual(60_000);
   });
 
   it('answers 429 with Retry-After through the gateway, signing nothing', async () => {
