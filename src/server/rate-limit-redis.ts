@@ -13,7 +13,7 @@
  * the gateway more CPU than the rest of the request.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimiterFactory } from './config.js';
 
 /** Client settings that make a Redis outage a fast 503 instead of a hanging request. */
@@ -196,13 +196,17 @@ const batchers = new WeakMap<Redis, ConsumeBatcher>();
 interface RedisStoreHooks {
   _upsert(rlKey: string, points: number, msDuration: number, forceExpire?: boolean, options?: unknown): Promise<unknown>;
   _isRedisReady(rlKey: string, isReadonly: boolean): boolean;
+  _getRateLimiterRes(rlKey: string, changedPoints: number, result: unknown): RateLimiterRes;
 }
 const base = RateLimiterRedis.prototype as unknown as RedisStoreHooks;
 
 /**
- * RateLimiterRedis whose consumes go through a `ConsumeBatcher`. Only the store hook that takes
- * points (`_upsert`, rate-limiter-flexible's extension point for stores) changes; refusals, the
- * RateLimiterRes and everything else stay the library's.
+ * RateLimiterRedis whose consumes go through a `ConsumeBatcher`. The store hook that takes points
+ * (`_upsert`, rate-limiter-flexible's extension point for stores) sends them into the batch; and
+ * one point with the limiter's own window — what the gateway takes — skips the library's three
+ * promise layers around that hook: the limiters `redisRateLimiter` makes have no block, no
+ * insurance limiter and no even spreading, so all that is left of its consume is "refused past
+ * `points`", with the library's own RateLimiterRes.
  */
 class BatchedRateLimiterRedis extends RateLimiterRedis {
   readonly #batcher: ConsumeBatcher;
@@ -210,6 +214,20 @@ class BatchedRateLimiterRedis extends RateLimiterRedis {
   constructor(options: ConstructorParameters<typeof RateLimiterRedis>[0], batcher: ConsumeBatcher) {
     super(options);
     this.#batcher = batcher;
+  }
+
+  override consume(key: string | number, pointsToConsume = 1, options: { [key: string]: unknown } = {}): Promise<RateLimiterRes> {
+    const plain = pointsToConsume === 1 && options.customDuration === undefined && this.duration > 0;
+    if (!plain || this.blockDuration > 0 || this.execEvenly) {
+      return super.consume(key, pointsToConsume, options);
+    }
+    const rlKey = this.getKey(key);
+    if (!base._isRedisReady.call(this, rlKey, false)) return Promise.reject(new Error('Redis connection is not ready'));
+    return this.#batcher.consume(rlKey, 1, this.duration).then((result) => {
+      const res = base._getRateLimiterRes.call(this, rlKey, 1, result);
+      if (res.consumedPoints > this.points) throw res;
+      return res;
+    });
   }
 
   /** Resolves with `[consumed, ttlMs]`, what RateLimiterRedis's `_getRateLimiterRes` reads. */
