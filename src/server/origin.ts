@@ -42,7 +42,9 @@ export function assertNotCrossSite(request: GatewayRequest, policy: OriginPolicy
   }
   if (origin === 'null') throw new DropgateError('FORBIDDEN', 'Requests from an opaque origin are not allowed.');
   if (request.method === 'POST') {
-    const type = request.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+    const declared = request.header('content-type');
+    // The usual header as it is, without splitting it.
+    const type = declared === 'application/json' ? declared : declared?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') {
       throw new DropgateError('FORBIDDEN', 'Send the request body as application/json.', { contentType: type ?? null });
     }
