@@ -169,25 +169,27 @@ export function insertSorted(list: [string, string][], pair: [string, string]): 
 }
 
 export interface CanonicalQuery {
+  /** The canonical query string: `head` then `tail`. */
   query: string;
-  /** Where `&X-Amz-Signature=…` goes in `query` to keep the URL's parameters sorted. */
-  signatureAt: number;
+  /** The parameters sorted before `X-Amz-Signature`, `&`-joined (never empty: X-Amz-Algorithm is one). */
+  head: string;
+  /** The parameters sorted after it, each with its leading `&`. */
+  tail: string;
 }
 
 export function canonicalQuery(params: [string, string][]): CanonicalQuery {
-  let query = '';
-  let signatureAt = -1;
+  let head = '';
+  let tail = '';
   for (const [name, value] of params) {
-    if (signatureAt < 0 && name > SIGNATURE_PARAM) signatureAt = query.length;
-    query += query === '' ? `${name}=${value}` : `&${name}=${value}`;
+    if (name > SIGNATURE_PARAM) tail += `&${name}=${value}`;
+    else head += head === '' ? `${name}=${value}` : `&${name}=${value}`;
   }
-  return { query, signatureAt: signatureAt < 0 ? query.length : signatureAt };
+  return { query: head + tail, head, tail };
 }
 
 /** The canonical query with the signature in its sorted place, as the SDK's URLs have it. */
-export function withSignature({ query, signatureAt }: CanonicalQuery, sig: string): string {
-  // X-Amz-Algorithm always precedes X-Amz-Signature, so the signature is never first.
-  return `${query.slice(0, signatureAt)}&${SIGNATURE_PARAM}=${sig}${query.slice(signatureAt)}`;
+export function withSignature({ head, tail }: CanonicalQuery, sig: string): string {
+  return `${head}&${SIGNATURE_PARAM}=${sig}${tail}`;
 }
 
 export function canonicalRequest(method: string, path: string, query: CanonicalQuery, headers: SortedHeaders): string {

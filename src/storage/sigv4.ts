@@ -102,6 +102,9 @@ export interface Presigner {
   presignRequest(input: PresignInput): PresignedUrl;
 }
 
+const ALGORITHM_PAIR: [string, string] = ['X-Amz-Algorithm', ALGORITHM];
+const CONTENT_SHA256_PAIR: [string, string] = ['X-Amz-Content-Sha256', UNSIGNED_PAYLOAD];
+
 /** Longest lifetime SigV4 allows for a presigned URL: 7 days. */
 export const MAX_PRESIGN_SECONDS = 604_800;
 
@@ -138,8 +141,9 @@ export function createPresigner(options: PresignerOptions): Presigner {
     credentials: AwsCredentials;
     key: KeyObject;
     scope: string;
-    credentialParam: string;
-    tokenParam: string | undefined;
+    /** The day's `X-Amz-Credential` and `X-Amz-Security-Token` query pairs, encoded once. */
+    credentialPair: [string, string];
+    tokenPair: [string, string] | undefined;
   }
   let day: Day | undefined;
   function dayFor(credentials: AwsCredentials, date: string): Day {
@@ -161,8 +165,8 @@ export function createPresigner(options: PresignerOptions): Presigner {
       credentials,
       key,
       scope,
-      credentialParam: uriEncode(`${accessKeyId}/${scope}`),
-      tokenParam: sessionToken ? uriEncode(sessionToken) : undefined,
+      credentialPair: ['X-Amz-Credential', uriEncode(`${accessKeyId}/${scope}`)],
+      tokenPair: sessionToken ? ['X-Amz-Security-Token', uriEncode(sessionToken)] : undefined,
     };
     return day;
   }
@@ -184,14 +188,7 @@ export function createPresigner(options: PresignerOptions): Presigner {
     return endpoint;
   }
 
-  interface Signed {
-    url: string;
-    headers: Record<string, string>;
-    expiresIn: number;
-    epochSeconds: number;
-  }
-
-  function sign(input: PresignInput): Signed {
+  function sign(input: PresignInput): PresignedUrl {
     const credentials = credentialsNow();
     if (!credentials.accessKeyId || !credentials.secretAccessKey) {
       throw new TypeError('Credentials need an accessKeyId and a secretAccessKey');
@@ -218,25 +215,25 @@ export function createPresigner(options: PresignerOptions): Presigner {
       if (RESERVED_PARAMS.has(name.toLowerCase())) throw new TypeError(`The ${name} query parameter is set by the signer, not the caller`);
     }
     const headers = signedHeaders(endpoint.host, input.headers, input.unhoistableHeaders, params);
-    insertSorted(params, ['X-Amz-Algorithm', ALGORITHM]);
-    if (contentSha256Param) insertSorted(params, ['X-Amz-Content-Sha256', UNSIGNED_PAYLOAD]);
-    insertSorted(params, ['X-Amz-Credential', today.credentialParam]);
+    // Pairs are never changed once in the list, so the fixed ones are shared by every URL.
+    insertSorted(params, ALGORITHM_PAIR);
+    if (contentSha256Param) insertSorted(params, CONTENT_SHA256_PAIR);
+    insertSorted(params, today.credentialPair);
     insertSorted(params, ['X-Amz-Date', longDate]);
     insertSorted(params, ['X-Amz-Expires', String(expiresIn)]);
-    if (today.tokenParam !== undefined) insertSorted(params, ['X-Amz-Security-Token', today.tokenParam]);
+    if (today.tokenPair !== undefined) insertSorted(params, today.tokenPair);
     insertSorted(params, ['X-Amz-SignedHeaders', headers.signedParam]);
     const query = canonicalQuery(params);
 
     const request = canonicalRequest(input.method, path, query, headers);
     const sig = signature(today.key, stringToSign(longDate, today.scope, request));
-    return { url: `${endpoint.origin}${path}?${withSignature(query, sig)}`, headers: headers.send, expiresIn, epochSeconds };
+    return {
+      url: `${endpoint.origin}${path}?${withSignature(query, sig)}`,
+      headers: headers.send,
+      expiresIn,
+      expiresAt: new Date((epochSeconds + expiresIn) * 1000),
+    };
   }
 
-  return {
-    presign: (input) => sign(input).url,
-    presignRequest(input) {
-      const { url, headers, expiresIn, epochSeconds } = sign(input);
-      return { url, headers, expiresIn, expiresAt: new Date((epochSeconds + expiresIn) * 1000) };
-    },
-  };
+  return { presign: (input) => sign(input).url, presignRequest: sign };
 }
