@@ -200,6 +200,11 @@ describe('redisFromEnv', () => {
     expect(redisFromEnv({ REDIS_URL: ' ' })).toBeUndefined();
     const redis = redisFromEnv({ REDIS_URL: 'redis://127.0.0.1:1' }, { lazyConnect: true });
     expect(redis?.options).toMatchObject({ port: 1, enableOfflineQueue: false, commandTimeout: 1000, enableAutoPipelining: true });
+    // The limiters' batch call is written at once, not held for the next auto-pipeline.
+    expect(redis?.options.autoPipeliningIgnoredCommands).toEqual(['dropgateConsumeMany']);
     redis?.disconnect();
+    const own = createRedisClient('redis://127.0.0.1:1', { lazyConnect: true, autoPipeliningIgnoredCommands: ['get'] });
+    expect(own.options.autoPipeliningIgnoredCommands).toEqual(['dropgateConsumeMany', 'get']);
+    own.disconnect();
   });
 });
