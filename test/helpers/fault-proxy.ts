@@ -38,8 +38,17 @@ export interface ProxiedRequest {
 }
 
 export interface Exchange extends ProxiedRequest {
-  /** The status the client got, or 'cut' when the proxy hung up. */
+  /**
+   * The status the client got, or 'cut' when the connection closed before an answer reached it
+   * (a cut fault, or the client hanging up).
+   */
   status: number | 'cut' | 'pending';
+  /**
+   * The status the storage answered, also when the client had hung up by then: a body that went
+   * through whole is the storage's to keep, as on a real network, so the proxy waits for its
+   * answer. Undefined when the storage never answered (a body cut short, a status the proxy made).
+   */
+  storageStatus: number | undefined;
   fault: Fault['kind'] | undefined;
   /** Request body bytes that went through. */
   bytes: number;
@@ -56,8 +65,10 @@ export interface FaultProxy {
   /** Part PUTs in the log, optionally only those that got `status`. */
   partPuts(status?: number): Exchange[];
   /**
-   * Waits (up to `timeoutMs`) until no stalled exchange is pending: a paused request hears of the
-   * client hanging up only when its stall ends, which may be after the upload is done.
+   * Resolves once no exchange is open on either side: every client has its answer or was cut, and
+   * the storage has answered every body that reached it whole. From then on the log says what the
+   * storage holds. Rejects after `timeoutMs`. A stalled request hears of its client hanging up
+   * only when the stall ends, which may be after the upload is done.
    */
   settled(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -92,6 +103,9 @@ export async function startFaultProxy(): Promise<FaultProxy> {
   let decide: ((request: ProxiedRequest) => Fault | undefined) | undefined;
   const log: Exchange[] = [];
   const attempts = new Map<string, number>();
+  // Exchanges open on either side, and who waits for there to be none.
+  const open = new Set<Exchange>();
+  const waiters = new Set<() => void>();
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET';
@@ -102,12 +116,36 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     attempts.set(key, attempt);
     const info: ProxiedRequest = { method, path, partNumber: part?.partNumber, multipartId: part?.multipartId, attempt };
     const fault = decide?.(info);
-    const entry: Exchange = { ...info, status: 'pending', fault: fault?.kind, bytes: 0, startedAt: performance.now(), endedAt: undefined };
+    const entry: Exchange = {
+      ...info,
+      status: 'pending',
+      storageStatus: undefined,
+      fault: fault?.kind,
+      bytes: 0,
+      startedAt: performance.now(),
+      endedAt: undefined,
+    };
     log.push(entry);
+    open.add(entry);
+    // The client's side, and the storage's unless the proxy answers itself.
+    let sides = fault?.kind === 'status' ? 1 : 2;
+    const sideClosed = () => {
+      sides -= 1;
+      if (sides > 0) return;
+      open.delete(entry);
+      if (open.size === 0) for (const wake of waiters) wake();
+    };
     const finish = (status: Exchange['status']) => {
       if (entry.endedAt !== undefined) return;
       entry.status = status;
       entry.endedAt = performance.now();
+      sideClosed();
+    };
+    let storageClosed = false;
+    const closeStorage = () => {
+      if (storageClosed) return;
+      storageClosed = true;
+      sideClosed();
     };
 
     if (fault?.kind === 'status') {
@@ -119,17 +157,29 @@ export async function startFaultProxy(): Promise<FaultProxy> {
         res.writeHead(fault.status, { 'content-type': 'text/plain', ...cors, ...fault.headers }).end(fault.body ?? '');
         finish(fault.status);
       });
+      req.on('close', () => {
+        if (!req.complete) finish('cut');
+      });
       return;
     }
 
     const upstream = httpRequest({ host: '127.0.0.1', port: target, method, path, headers: req.headers });
+    let clientGone = false;
     upstream.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      const status = answer.statusCode ?? 502;
+      entry.storageStatus = status;
+      answer.on('end', () => finish(status));
+      answer.on('close', () => (answer.complete ? closeStorage() : hangUp()));
+      if (clientGone) {
+        answer.resume();
+        return;
+      }
+      res.writeHead(status, answer.headers);
       answer.pipe(res);
-      answer.on('end', () => finish(answer.statusCode ?? 502));
     });
     const hangUp = () => {
       finish('cut');
+      closeStorage();
       upstream.destroy();
       req.socket.destroy();
     };
@@ -140,7 +190,15 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     // A paused request (a stall) hears of the client hanging up only through its response, which
     // watches the socket (a listener on the kept-alive socket itself would pile up per request).
     res.on('close', () => {
-      if (!res.writableFinished) hangUp();
+      if (res.writableFinished) return;
+      // Gone before the storage answered, but after its whole body went through: the storage
+      // keeps what it got, and answers into the void. Wait for that answer rather than cut it off.
+      if (req.complete && entry.storageStatus === undefined) {
+        clientGone = true;
+        finish('cut');
+      } else {
+        hangUp();
+      }
     });
 
     // Reading is paused for two reasons at once (a stall, or upstream backpressure): resume only
@@ -197,11 +255,21 @@ export async function startFaultProxy(): Promise<FaultProxy> {
     partPuts(status) {
       return log.filter((e) => e.partNumber !== undefined && (status === undefined || e.status === status));
     },
-    async settled(timeoutMs = 10_000) {
-      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-        if (!log.some((e) => e.fault === 'stall' && e.status === 'pending')) return;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+    settled(timeoutMs = 10_000) {
+      if (open.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          const still = [...open].map((e) => `${e.method} ${e.partNumber === undefined ? e.path : `part ${e.partNumber}`} (${e.status})`);
+          reject(new Error(`The fault proxy still has ${open.size} exchanges open after ${timeoutMs} ms: ${still.join(', ')}`));
+        }, timeoutMs);
+        waiters.add(wake);
+      });
     },
     async close() {
       server.closeAllConnections();
