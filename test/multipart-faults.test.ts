@@ -86,10 +86,7 @@ describe('multipart through faults', () => {
     expect(await sha256OfUrl(file.url)).toBe(source.sha256);
     // The proxy's stalled request is paused, so it hears of the client hanging up only when its
     // stall ends; on a fast machine the upload is done before that. Wait for the log to settle.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-      if (!s.proxy.log.some((e) => e.fault === 'stall' && e.status === 'pending')) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await s.proxy.settled();
     const puts = putsOf(s.proxy.log.find((e) => e.partNumber !== undefined && e.path.includes('/_disk/'))?.multipartId);
     expect(attemptsByPart(puts)).toEqual({ 1: 1, 2: 3, 3: 3, 4: 2, 5: 2, 6: 1, 7: 1 });
     expect(
