@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Interrupts, runUpload } from '../src/cli/upload.js';
-import type { FileListResponse } from '../src/shared/protocol.js';
+import type { FileListResponse, StatusResponse } from '../src/shared/protocol.js';
 import { MiB } from '../src/shared/sizes.js';
+import type { Exchange } from './helpers/fault-proxy.js';
 import { type ProxiedStack, sha256OfUrl, startProxiedStack, writeMp4 } from './helpers/proxied-stack.js';
 
 let s: ProxiedStack;
@@ -56,6 +57,10 @@ function fakeCtrlC() {
 
 const percentOf = (text: string) => Number(/(\d+)%/.exec(text)?.[1] ?? 0);
 const partPutsSince = (from: number) => s.proxy.log.slice(from).filter((e) => e.partNumber !== undefined);
+const numbers = (puts: Exchange[]) => puts.map((e) => e.partNumber as number).sort((a, b) => a - b);
+/** The part numbers the storage holds for an upload, as the gateway reports them. */
+const storedParts = async (uploadId: string | undefined) =>
+  ((await (await fetch(`${s.endpoint}/${uploadId}`)).json()) as StatusResponse).parts?.map((p) => p.partNumber);
 const allowance = async () => ((await (await fetch(s.endpoint)).json()) as FileListResponse).allowance;
 
 describe('dropgate upload, multipart', () => {
@@ -85,10 +90,16 @@ describe('dropgate upload, multipart', () => {
     });
     const saved = Object.values(JSON.parse(await readFile(stateFile, 'utf8'))) as { uploadId: string }[];
     expect(saved).toHaveLength(1);
-    // Give the cut PUTs a moment to be logged as such, then see what the storage holds.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const held = partPutsSince(firstFrom).filter((e) => e.status === 200);
+    // What the storage holds once it has answered every PUT of run 1: the parts it said 200 to,
+    // including one whose last bytes were on the wire when Ctrl-C cut it (its client never heard).
+    await s.proxy.settled();
+    const firstPuts = partPutsSince(firstFrom);
+    const held = numbers(firstPuts.filter((e) => e.storageStatus === 200));
     expect(held.length).toBeGreaterThan(0);
+    expect(held).toEqual(expect.arrayContaining(numbers(firstPuts.filter((e) => e.status === 200))));
+    expect(await storedParts(saved[0]?.uploadId)).toEqual(held);
+    const unheard = firstPuts.filter((e) => e.storageStatus === 200 && e.status === 'cut').length;
+    console.info(`Ctrl-C: run 1 left ${held.length} parts, ${unheard} of them cut after their last byte went`);
 
     const secondFrom = s.proxy.log.length;
     const second = captureIo(false);
@@ -96,8 +107,7 @@ describe('dropgate upload, multipart', () => {
     const line = JSON.parse(second.stdout());
     expect(line).toMatchObject({ file: { size: 80 * MiB + 3, contentType: 'video/mp4' }, path: clip.path });
     expect(second.stderr()).toBe(`resumed ${clip.path}: ${held.length} parts were already uploaded\n`);
-    const sent = partPutsSince(secondFrom).map((e) => e.partNumber);
-    expect(sent.sort()).toEqual([1, 2, 3, 4, 5, 6].filter((n) => !held.some((h) => h.partNumber === n)));
+    expect(numbers(partPutsSince(secondFrom))).toEqual([1, 2, 3, 4, 5, 6].filter((n) => !held.includes(n)));
     expect(await sha256OfUrl(line.file.url)).toBe(clip.sha256);
     expect(JSON.parse(await readFile(stateFile, 'utf8'))).toEqual({});
   });
