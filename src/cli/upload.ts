@@ -1,14 +1,14 @@
 /**
  * `dropgate upload <files…> --endpoint <url>`: uploads local files through a dropgate API with the
- * same client browsers use. Files are streamed from disk (`fs.openAsBlob`), never read into memory;
- * big ones go up in parallel parts and resume across runs from a state file.
+ * same client browsers use. Files are streamed from disk (the client's `openFile`: node:fs reads of
+ * 1 MiB), never read into memory; big ones go up in parallel parts and resume across runs from a
+ * state file.
  */
-import { openAsBlob } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createClient, createFileResumeStore, DEFAULT_MULTIPART_THRESHOLD, type Uploader } from '../client/index.js';
+import { createClient, createFileResumeStore, DEFAULT_MULTIPART_THRESHOLD, openFile, type Uploader } from '../client/index.js';
 import { DropgateError, isDropgateError } from '../shared/errors.js';
 import type { FileRecord } from '../shared/protocol.js';
 import { formatBytes, parseSize } from '../shared/sizes.js';
@@ -182,7 +182,7 @@ async function uploadOne(
     });
     if (!info.isFile()) throw new DropgateError('INVALID_REQUEST', `Not a regular file: ${path}`);
     const contentType = contentTypeFor(path);
-    const blob = await openAsBlob(path, { type: contentType });
+    const blob = await openFile(path, { type: contentType });
     // The same file, unchanged: its real path, size and modification time.
     const fingerprint = `${await realpath(path)}|${info.mtimeMs}`;
     const u = client.createUpload(blob, {
