@@ -12,10 +12,14 @@ import { formatBytes } from '../shared/sizes.js';
 import { assertNameMatchesType, assertSafeFileName, essence, extensionForType, isTypeAllowed } from '../shared/types.js';
 import { periodOf, type ResolvedRoute } from './config.js';
 import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js';
+import { isoTimeCache } from './iso-time.js';
 import { assertPartsInPlan, checksumsOf, type PartWanted, signPartUrls } from './part-urls.js';
 import { consumeBoth } from './rate-limit.js';
 
 type SignRequest = ReturnType<typeof parseSignRequest>;
+
+const isoOfUrlExpiry = isoTimeCache();
+const isoOfUploadExpiry = isoTimeCache();
 
 function parseSignRequest(body: unknown) {
   assertNoClientKey(body);
@@ -132,8 +136,8 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
           readUrl,
           method: 'PUT',
           headers: {},
-          expiresAt: uploadExpiresAt.toISOString(),
-          uploadExpiresAt: uploadExpiresAt.toISOString(),
+          expiresAt: isoOfUploadExpiry(uploadExpiresAt),
+          uploadExpiresAt: isoOfUploadExpiry(uploadExpiresAt),
           multipart: plan,
           ...(req.parts ? { parts: await firstPartUrls(ctx, route, { id, key, multipartId, size: req.size, plan }, req.parts) } : {}),
         }
@@ -203,7 +207,7 @@ function signSinglePut(
     readUrl: u.readUrl,
     method: 'PUT',
     headers: signed.headers,
-    expiresAt: signed.expiresAt.toISOString(),
-    uploadExpiresAt: u.uploadExpiresAt.toISOString(),
+    expiresAt: isoOfUrlExpiry(signed.expiresAt),
+    uploadExpiresAt: isoOfUploadExpiry(u.uploadExpiresAt),
   };
 }

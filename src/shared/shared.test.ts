@@ -3,7 +3,7 @@ import { DropgateError, errorFromBody } from './errors.js';
 import { MAX_PARTS, MIN_PART_SIZE, partLength, partSizeFor } from './parts.js';
 import { assertNoClientKey, parseWith, SignRequestSchema } from './protocol.js';
 import { formatBytes, GiB, MiB, parseSize } from './sizes.js';
-import { assertSafeFileName, contentDisposition, extensionForType, isTypeAllowed } from './types.js';
+import { assertSafeFileName, contentDisposition, extensionForType, isTypeAllowed, utf8Length } from './types.js';
 
 describe('parseSize', () => {
   it.each([
@@ -50,6 +50,13 @@ describe('types', () => {
     expect(extensionForType('video/mp4')).toBe('mp4');
     expect(extensionForType('image/jpeg')).toBe('jpg');
     expect(extensionForType('application/x-unknown')).toBe('');
+  });
+
+  it('counts UTF-8 bytes as TextEncoder writes them, lone surrogates included, and holds names to 255', () => {
+    const samples = ['', 'a.mp4', 'é', '€', '😀', 'a😀b', '\ud800', '\udc00x', '\ud83d', 'x\ud83d\ud83d\ude00', 'ﬀ'.repeat(90)];
+    for (const text of samples) expect(utf8Length(text), JSON.stringify(text)).toBe(new TextEncoder().encode(text).length);
+    expect(() => assertSafeFileName(`${'😀'.repeat(62)}.mp4`)).not.toThrow(); // 62 × 4 + 4 = 252 bytes
+    expect(() => assertSafeFileName(`${'😀'.repeat(63)}.mp4`)).toThrow(/255 bytes/); // 256 bytes
   });
 
   it('accepts ordinary unicode names and writes RFC 6266 dispositions', () => {
