@@ -10,7 +10,7 @@ import { type PartPlan, partSizeFor } from '../shared/parts.js';
 import { assertNoClientKey, parseWith, SignRequestSchema, type SignResponse } from '../shared/protocol.js';
 import { formatBytes } from '../shared/sizes.js';
 import { assertNameMatchesType, assertSafeFileName, essence, extensionForType, isTypeAllowed } from '../shared/types.js';
-import { periodOf, type ResolvedRoute } from './config.js';
+import { periodKeyOf, type ResolvedRoute } from './config.js';
 import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js';
 import { isoTimeCache } from './iso-time.js';
 import { assertPartsInPlan, checksumsOf, type PartWanted, signPartUrls } from './part-urls.js';
@@ -100,7 +100,7 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
       checksum: req.checksum ?? null,
       metadata: req.metadata ?? null,
       visibility: route.visibility,
-      period: periodOf(route.allowancePeriod, now).key,
+      period: periodKeyOf(route.allowancePeriod, now),
       multipartId,
       partSize: plan?.partSize ?? null,
       partCount: plan?.partCount ?? null,
