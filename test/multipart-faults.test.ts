@@ -96,9 +96,11 @@ describe('multipart through faults', () => {
         .sort(),
     ).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(puts.filter((p) => p.fault === 'cut' || p.fault === 'stall').every((p) => p.status === 'cut' || p.partNumber === 6)).toBe(true);
-    // The 429 held back every part of the client for the second it asked, not just part 4.
+    // The 429 held back every part of the client for the second it asked, not just part 4. A PUT
+    // the client began before the 429 reached it may arrive a little later on a loaded machine
+    // (seen at 50–100 ms): 250 ms of grace, then nothing until the second is up.
     const limited = puts.find((p) => p.status === 429) as Exchange;
-    const during = puts.filter((p) => p.startedAt > (limited.endedAt ?? 0) + 50 && p.startedAt < (limited.endedAt ?? 0) + 900);
+    const during = puts.filter((p) => p.startedAt > (limited.endedAt ?? 0) + 250 && p.startedAt < (limited.endedAt ?? 0) + 900);
     expect(during).toEqual([]);
     expectMonotonicToOne(reports);
     expect(await allowance()).toMatchObject({ reservedBytes: 0 });
