@@ -8,21 +8,19 @@ import type { FileRecord } from '../shared/protocol.js';
 import { MiB } from '../shared/sizes.js';
 import { resolveUrl } from './api.js';
 import { type ApiContext, completeUpload, releaseUpload } from './api-calls.js';
-import { fetchPut } from './fetch-put.js';
 import { defaultPartHasher, hashesNatively } from './md5-worker.js';
 import { createPartsSender } from './multipart.js';
-import { isNode, nodePut } from './node-put.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 import { abortedError } from './put-error.js';
-import { type Put, withStallTimeout } from './put-watchdog.js';
+import { withStallTimeout } from './put-watchdog.js';
 import { createQueue, type Queue } from './queue.js';
 import { fingerprintOf } from './resume.js';
 import { defaultResumeStore } from './resume-idb.js';
 import { DEFAULT_RETRY_DELAYS, decide, isResumable, type RetryDecision } from './retry.js';
-import type { FetchLike, UploadOptions, UploadProgress } from './types.js';
+import { storageTransport } from './transport.js';
+import type { UploadOptions, UploadProgress } from './types.js';
 import { forgetSaved, openSession, type Session, type SessionContext } from './upload-session.js';
 import { type ChildSignal, childSignal, isOffline, sleep, waitForOnline } from './wait.js';
-import { xhrPut } from './xhr-put.js';
 
 export const DEFAULT_MULTIPART_THRESHOLD = 100 * MiB;
 export const DEFAULT_CONCURRENCY = 4;
@@ -54,16 +52,6 @@ export interface Uploader {
 }
 
 /**
- * XMLHttpRequest where it exists (browsers: upload progress), node:http in Node (its fetch holds a
- * streamed body in memory), fetch everywhere else, and always the caller's own `fetch` if given.
- */
-function transport(fetchImpl: FetchLike, own: boolean): Put {
-  if (typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest === 'function') return xhrPut;
-  if (!own && isNode()) return nodePut;
-  return (request) => fetchPut(request, fetchImpl);
-}
-
-/**
  * @example
  * const u = createUploader(file, { endpoint: '/api/upload', onProgress: (p) => render(p) }).start();
  * pauseButton.onclick = () => u.pause();
@@ -76,7 +64,7 @@ export function createUploader(file: Blob, options: UploadOptions, sharedQueue?:
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const retryDelays = options.retryDelays ?? DEFAULT_RETRY_DELAYS;
   const api: ApiContext = { fetchImpl, endpoint: options.endpoint, headers: options.headers, retryDelays, queue };
-  const put = withStallTimeout(transport(fetchImpl, options.fetch !== undefined), options.stallTimeoutMs);
+  const put = withStallTimeout(storageTransport(fetchImpl, options.fetch !== undefined), options.stallTimeoutMs);
   const master = new AbortController();
   const store = options.resumeStore === false ? undefined : (options.resumeStore ?? defaultResumeStore());
   const hasher = options.hashPart === false ? undefined : (options.hashPart ?? defaultPartHasher());
