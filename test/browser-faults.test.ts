@@ -112,15 +112,19 @@ describe.skipIf(!chromium.available)('the browser client through a fault proxy',
       // Each part ended landed: its last PUT answered 200. (A busy machine may add a stalled attempt
       // of its own, so the counts are at least, not exactly, the planned ones.)
       for (const n of PARTS) expect(statuses[n]?.at(-1), `part ${n}`).toBe(200);
-      // The page saw each faulted part fail as the fault makes it fail. Once: Chromium itself resends
-      // a request cut before any answer on a reused keep-alive connection, so of part 2's two cuts
-      // the page may see one. The stall shows as the client's own abort (its stall timeout).
+      // The page saw each faulted part fail as the fault makes it fail. Chromium itself resends a
+      // request cut before any answer on a reused keep-alive connection, so of part 2's two cuts the
+      // page may see one, or none when both went out on reused connections (the proxy's log above
+      // still has both cuts and the 200 after them). The stall shows as the client's own abort.
       const failures = (part: number) =>
         puts
           .all()
           .filter((p) => p.partNumber === part && p.outcome === 'failed')
           .map((p) => p.failure);
-      expect(failures(2)).toContain('net::ERR_CONNECTION_RESET');
+      expect(
+        failures(2).every((failure) => failure === 'net::ERR_CONNECTION_RESET'),
+        JSON.stringify(failures(2)),
+      ).toBe(true);
       expect(failures(3)).toContain('status 503');
       expect(failures(4)).toContain('status 429');
       expect(failures(5)).toContain('net::ERR_ABORTED');
