@@ -21,7 +21,8 @@ export function assertPartsInPlan(parts: readonly PartWanted[], plan: PartPlan):
 }
 
 /**
- * The signed URLs for `parts` of one multipart upload. The caller records the MD5s
+ * The signed URLs for `parts` of one multipart upload, whose numbers the caller has checked with
+ * `assertPartsInPlan` (before reserving anything, on sign). The caller records the MD5s
  * (`checksumsOf`) in the ledger before any URL leaves: complete holds each part to its MD5.
  */
 export function signPartUrls(
@@ -29,7 +30,6 @@ export function signPartUrls(
   upload: { key: string; multipartId: string; size: number; plan: PartPlan; urlLifetime: number },
   parts: readonly PartWanted[],
 ): PartsResponse['parts'] {
-  assertPartsInPlan(parts, upload.plan);
   return parts.map(({ partNumber, md5 }) => {
     const signed = ctx.storage.presignPart({
       key: upload.key,

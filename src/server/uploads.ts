@@ -7,7 +7,7 @@ import { json } from '../shared/http.js';
 import { PartsRequestSchema, type PartsResponse, parseWith, type StatusResponse } from '../shared/protocol.js';
 import { assertPending, discard } from './complete.js';
 import { callerOf, fileRecordOf, type GatewayContext, ownUpload, readJson } from './context.js';
-import { checksumsOf, signPartUrls } from './part-urls.js';
+import { assertPartsInPlan, checksumsOf, signPartUrls } from './part-urls.js';
 
 export async function handleStatus(ctx: GatewayContext, request: GatewayRequest, id: string): Promise<GatewayResponse> {
   const { userId } = await callerOf(ctx, request);
@@ -36,6 +36,7 @@ export async function handleParts(ctx: GatewayContext, request: GatewayRequest, 
   if (!multipartId || !partSize || !partCount) throw new DropgateError('INVALID_REQUEST', 'This upload is a single PUT; it has no parts.');
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
   const plan = { partSize, partCount };
+  assertPartsInPlan(body.parts, plan);
   const parts = signPartUrls(ctx, { key: upload.key, multipartId, size: upload.size, plan, urlLifetime: route.urlLifetime }, body.parts);
   // Recorded before any URL leaves: complete then holds each stored part to the MD5 it was signed
   // with. And a big upload that is still sending parts keeps its reservation: its lifetime starts again.
