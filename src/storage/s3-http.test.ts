@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startStuckListener } from '../../test/helpers/stuck-listener.js';
 import { s3FailureOf } from './s3-errors.js';
 import { createS3Http, type S3Http, S3ResponseError, utf8 } from './s3-http.js';
 
@@ -143,6 +144,31 @@ describe('s3-http', () => {
     expect(seen).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('gives up on a connect that never completes after 5 s, well before requestTimeoutMs, and retries it as a timeout', async () => {
+    const stuck = await startStuckListener();
+    try {
+      const stuckUrl = `http://127.0.0.1:${stuck.port}/bucket`;
+      const timed = async (maxAttempts: number) => {
+        const started = Date.now();
+        const http = createS3Http({ credentials, region: 'us-east-1', maxAttempts, requestTimeoutMs: 30_000 }, stuckUrl);
+        const error = await failure(http.send({ method: 'HEAD', key: 'k' }));
+        return { error, ms: Date.now() - started };
+      };
+      // Side by side, so the test waits 10 s, not 15.
+      const [once, twice] = await Promise.all([timed(1), timed(2)]);
+      for (const { error } of [once, twice]) {
+        expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: 'No connection to the storage within 5000 ms' });
+      }
+      expect(once.ms).toBeGreaterThanOrEqual(4_990);
+      expect(once.ms).toBeLessThan(6_000);
+      // Two attempts of 5 s, and a backoff of up to 100 ms between them.
+      expect(twice.ms).toBeGreaterThanOrEqual(9_980);
+      expect(twice.ms).toBeLessThan(11_500);
+    } finally {
+      await stuck.close();
+    }
   });
 
   it('waits as long as a Retry-After asks', async () => {

@@ -117,9 +117,17 @@ function rootIn(body: Uint8Array): string | undefined {
 function isRetryable(error: unknown): boolean {
   if (error instanceof S3ResponseError) return RETRY_STATUS.has(error.sentStatus) || RETRY_CODES.has(error.Code);
   // Node's network errors (ECONNRESET, ECONNREFUSED, EAI_AGAIN, …) and our timeouts; not the
-  // signer's refusals (TypeError, DropgateError for expired credentials).
+  // signer's refusals (TypeError, DropgateError for expired credentials), nor what a retry cannot
+  // change, which the SDK does not retry either: Node's own ERR_* (a certificate for another host,
+  // ERR_TLS_CERT_ALTNAME_INVALID) and EPROTO (TLS to a plain-HTTP port, no common TLS version).
   const code = (error as { code?: unknown })?.code;
-  return !(error instanceof DropgateError) && typeof code === 'string' && /^E[A-Z_]+$/.test(code);
+  return (
+    !(error instanceof DropgateError) &&
+    typeof code === 'string' &&
+    /^E[A-Z_]+$/.test(code) &&
+    !code.startsWith('ERR_') &&
+    code !== 'EPROTO'
+  );
 }
 
 /** Milliseconds a Retry-After header asks for (seconds or an HTTP date), or 0. */
