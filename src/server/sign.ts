@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
-import { json } from '../shared/http.js';
+import { json, jsonText } from '../shared/http.js';
 import { type PartPlan, partSizeFor } from '../shared/parts.js';
 import { assertNoClientKey, parseWith, SignRequestSchema, type SignResponse } from '../shared/protocol.js';
 import { formatBytes } from '../shared/sizes.js';
@@ -15,6 +15,7 @@ import { callerOf, type GatewayContext, readJson, readUrlOf } from './context.js
 import { isoTimeCache } from './iso-time.js';
 import { assertPartsInPlan, checksumsOf, type PartWanted, signPartUrls } from './part-urls.js';
 import { consumeBoth } from './rate-limit.js';
+import { singlePutAnswerText } from './sign-answer.js';
 
 type SignRequest = ReturnType<typeof parseSignRequest>;
 
@@ -128,29 +129,30 @@ export async function handleSign(ctx: GatewayContext, request: GatewayRequest): 
   }
 
   const readUrl = readUrlOf(ctx, reserved.upload);
-  const answer: SignResponse =
-    plan && multipartId
-      ? {
-          uploadId: id,
-          key,
-          readUrl,
-          method: 'PUT',
-          headers: {},
-          expiresAt: isoOfUploadExpiry(uploadExpiresAt),
-          uploadExpiresAt: isoOfUploadExpiry(uploadExpiresAt),
-          multipart: plan,
-          ...(req.parts ? { parts: await firstPartUrls(ctx, route, { id, key, multipartId, size: req.size, plan }, req.parts) } : {}),
-        }
-      : signSinglePut(ctx, route, {
-          id,
-          key,
-          readUrl,
-          contentType,
-          size: req.size,
-          checksum: req.checksum,
-          ifNoneMatch: req.ifNoneMatch === true && ctx.storage.capabilities.conditionalWrite,
-          uploadExpiresAt,
-        });
+  if (!plan || !multipartId) {
+    const answer = signSinglePut(ctx, route, {
+      id,
+      key,
+      readUrl,
+      contentType,
+      size: req.size,
+      checksum: req.checksum,
+      ifNoneMatch: req.ifNoneMatch === true && ctx.storage.capabilities.conditionalWrite,
+      uploadExpiresAt,
+    });
+    return jsonText(200, singlePutAnswerText(answer));
+  }
+  const answer: SignResponse = {
+    uploadId: id,
+    key,
+    readUrl,
+    method: 'PUT',
+    headers: {},
+    expiresAt: isoOfUploadExpiry(uploadExpiresAt),
+    uploadExpiresAt: isoOfUploadExpiry(uploadExpiresAt),
+    multipart: plan,
+    ...(req.parts ? { parts: await firstPartUrls(ctx, route, { id, key, multipartId, size: req.size, plan }, req.parts) } : {}),
+  };
   return json(200, answer);
 }
 
@@ -191,7 +193,7 @@ function signSinglePut(
     ifNoneMatch: boolean;
     uploadExpiresAt: Date;
   },
-): SignResponse {
+): SignResponse & { presignedUrl: string } {
   const signed = ctx.storage.presignPut({
     key: u.key,
     size: u.size,

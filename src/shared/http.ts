@@ -30,9 +30,14 @@ export interface GatewayResponse {
 
 /** A JSON response with the headers every API answer carries (`headers` added, and winning). */
 export function json(status: number, value: unknown, headers?: Record<string, string>): GatewayResponse {
+  return jsonText(status, JSON.stringify(value), headers);
+}
+
+/** `json()` for a body already written as JSON text. */
+export function jsonText(status: number, text: string, headers?: Record<string, string>): GatewayResponse {
   // Object.assign, not a spread into the literal: this runs once per API answer, and the spread
   // copies through a slower path.
   const all: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
   if (headers !== undefined) Object.assign(all, headers);
-  return { status, headers: all, body: JSON.stringify(value) };
+  return { status, headers: all, body: text };
 }

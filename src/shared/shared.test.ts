@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DropgateError, errorFromBody } from './errors.js';
 import { MAX_PARTS, MIN_PART_SIZE, partLength, partSizeFor } from './parts.js';
 import { assertNoClientKey, parseWith, SignRequestSchema } from './protocol.js';
 import { formatBytes, GiB, MiB, parseSize } from './sizes.js';
-import { assertSafeFileName, contentDisposition, extensionForType, isTypeAllowed, utf8Length } from './types.js';
+import { assertSafeFileName, contentDisposition, essence, extensionForType, isTypeAllowed, utf8Length } from './types.js';
 
 describe('parseSize', () => {
   it.each([
@@ -44,6 +45,21 @@ describe('types', () => {
     expect(isTypeAllowed(['*/*'], 'text/html')).toBe(false);
     expect(isTypeAllowed(['*/*'], '')).toBe(false);
     expect(isTypeAllowed(['*/*'], 'not a type')).toBe(false);
+  });
+
+  it('takes the essence of a type: parameters off, trimmed, lower-cased, whatever the input', () => {
+    expect(essence('video/mp4')).toBe('video/mp4');
+    expect(essence(' Video/MP4 ; codecs="avc1"')).toBe('video/mp4');
+    expect(essence('video/*')).toBe('video/*');
+    expect(essence('VIDEO/*')).toBe('video/*');
+    expect(essence('\tvideo/webm')).toBe('video/webm');
+    expect(essence('video/mp4;')).toBe('video/mp4');
+    const reference = (type: string) => (type.split(';')[0] ?? '').trim().toLowerCase();
+    const typeChars = fc.constantFrom(...'aZ09/*;-+. \t"=\u00c9\u00a0'.split(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: typeChars }), fc.string({ unit: 'grapheme' })), (type) => essence(type) === reference(type)),
+      { numRuns: 5000 },
+    );
   });
 
   it('gives keys a canonical extension', () => {

@@ -60,8 +60,13 @@ const PREFERRED_EXTENSION: Record<string, string> = {
   'video/ogg': 'ogv',
 };
 
+/** Characters that `essence` keeps as they are: no upper case, no space, no `;`. */
+const ESSENCE_ALREADY = /^[a-z0-9!#$&^_.+*/-]*$/;
+
 /** Lower-cased media type without parameters (`Video/MP4; codecs=x` → `video/mp4`). */
 export function essence(contentType: string): string {
+  // Most types arrive in this form already; a sign request asks for an essence about four times.
+  if (ESSENCE_ALREADY.test(contentType)) return contentType;
   return (contentType.split(';')[0] ?? '').trim().toLowerCase();
 }
 
