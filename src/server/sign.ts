@@ -51,7 +51,9 @@ export function assertAcceptable(route: ResolvedRoute, req: SignRequest): void {
 
 /** `{prefix}/{uuid}{.ext}`; `{userId}` in the prefix becomes a key-safe form of the user id. */
 function keyFor(route: ResolvedRoute, userId: string, id: string, contentType: string): string {
-  const prefix = route.keyPrefix.replaceAll('{userId}', userId.replace(/[^A-Za-z0-9_-]/g, '_'));
+  const prefix = route.keyPrefix.includes('{userId}')
+    ? route.keyPrefix.replaceAll('{userId}', userId.replace(/[^A-Za-z0-9_-]/g, '_'))
+    : route.keyPrefix;
   const ext = extensionForType(contentType);
   return `${prefix ? `${prefix}/` : ''}${id}${ext ? `.${ext}` : ''}`;
 }
