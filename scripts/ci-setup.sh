@@ -51,6 +51,9 @@ wait_for() { # wait_for <what> <command…>: up to 30 s
   exit 1
 }
 
+# The s3-http TLS suite makes a throwaway CA and certificates with openssl at test time.
+command -v openssl >/dev/null || apt_install openssl
+
 command -v pg_ctlcluster >/dev/null || apt_install postgresql
 if pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "ci-setup: PostgreSQL answering on 127.0.0.1:5432"
