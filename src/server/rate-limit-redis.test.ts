@@ -111,6 +111,28 @@ describe.skipIf(!available)('redisRateLimiter on Redis', () => {
     expect(commands.length).toBeLessThanOrEqual(4);
   });
 
+  it('gives each key of one batch its own window, whether the batch shares one or not', async () => {
+    const redis = await ready(client());
+    const ns = namespace();
+    const factory = redisRateLimiter(redis, { namespace: ns });
+    const minute = factory({ keyPrefix: 'minute', points: 5, duration: 60 });
+    const hour = factory({ keyPrefix: 'hour', points: 5, duration: 3600 });
+    // Mixed windows in one batch (one event-loop turn): each counter gets the expiry of its own.
+    await Promise.all([minute.consume('a'), hour.consume('a'), minute.consume('b'), hour.consume('a')]);
+    // One window for the whole batch.
+    await Promise.all([minute.consume('c'), minute.consume('c'), minute.consume('d')]);
+    const ttl = async (key: string) => redis.pttl(`${ns}:${key}`);
+    for (const key of ['minute:a', 'minute:b', 'minute:c', 'minute:d']) {
+      expect(await ttl(key), key).toBeGreaterThan(55_000);
+      expect(await ttl(key), key).toBeLessThanOrEqual(60_000);
+    }
+    expect(await ttl('hour:a')).toBeGreaterThan(3_590_000);
+    expect(await minute.get('a')).toMatchObject({ consumedPoints: 1 });
+    expect(await hour.get('a')).toMatchObject({ consumedPoints: 2 });
+    expect(await minute.get('c')).toMatchObject({ consumedPoints: 2 });
+    expect(await minute.get('d')).toMatchObject({ consumedPoints: 1 });
+  });
+
   it("counts in the same counters as rate-limiter-flexible's own RateLimiterRedis", async () => {
     const redis = await ready(client());
     const ns = namespace();

@@ -104,11 +104,15 @@ export function redisRateLimiter(client: Redis, options: RedisRateLimiterOptions
 /**
  * rate-limiter-flexible's own script (RateLimiterRedis), run for each key of a batch in turn:
  * the same counters, the same expiry, so instances that batch and instances that do not share
- * budgets. ARGV holds the points and the window in seconds of each key, in pairs.
+ * budgets. ARGV holds the points and the window in seconds of each key, in pairs; or one pair for
+ * all keys, when they share it (the usual batch: one point each, one window), which spares the
+ * gateway writing two numbers per key.
  */
 const CONSUME_MANY = `local out = {}
+local shared = #ARGV == 2
 for i = 1, #KEYS do
-  local points, seconds = ARGV[2 * i - 1], ARGV[2 * i]
+  local points, seconds = ARGV[1], ARGV[2]
+  if not shared then points, seconds = ARGV[2 * i - 1], ARGV[2 * i] end
   redis.call('set', KEYS[i], 0, 'EX', seconds, 'NX')
   local consumed = redis.call('incrby', KEYS[i], points)
   local ttl = redis.call('pttl', KEYS[i])
@@ -171,8 +175,14 @@ class ConsumeBatcher {
     const batch = this.#waiting.length <= MAX_BATCH ? this.#waiting : this.#waiting.slice(0, MAX_BATCH);
     this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(MAX_BATCH);
     const args: (string | number)[] = [batch.length];
-    for (const w of batch) args.push(w.key);
-    for (const w of batch) args.push(w.points, w.seconds);
+    const first = batch[0]!;
+    let shared = true;
+    for (const w of batch) {
+      args.push(w.key);
+      if (w.points !== first.points || w.seconds !== first.seconds) shared = false;
+    }
+    if (shared) args.push(first.points, first.seconds);
+    else for (const w of batch) args.push(w.points, w.seconds);
     this.#inFlight = true;
     const call = (this.#client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[CONSUME_COMMAND]!;
     call.apply(this.#client, args).then(
