@@ -29,6 +29,8 @@ export interface PartClaims {
   partNumber: number;
   size: number;
   md5?: string;
+  /** The plan's part size: the part is written at (partNumber-1)·partSize, so the client cannot pick where. */
+  partSize?: number;
   exp: number;
   nonce: string;
 }

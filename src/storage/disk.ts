@@ -99,8 +99,9 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
       layout.objectPath(target.key);
       checkSize(target.size, MAX_PART_SIZE);
       if (target.md5 !== undefined) parseWith(ChecksumSchema, { algorithm: 'md5', value: target.md5 }, 'part MD5');
+      const { key, multipartId, partNumber, size, md5, partSize } = target;
+      if (partSize !== undefined) checkPartSize(partSize, size);
       const exp = expiry(target.expiresIn);
-      const { key, multipartId, partNumber, size, md5 } = target;
       const token = ctx.signer.sign({
         op: 'part',
         key,
@@ -108,6 +109,7 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
         partNumber,
         size,
         ...(md5 !== undefined && { md5 }),
+        ...(partSize !== undefined && { partSize }),
         exp,
         nonce: newNonce(),
       });
@@ -180,6 +182,17 @@ export function createDiskStorage(options: DiskStorageOptions): DiskStorage {
 
     cleanup: (cleanupOptions) => cleanupDisk(layout, now(), cleanupOptions),
   };
+}
+
+// A part longer than the plan's part size would run into the next part's place in the object.
+function checkPartSize(partSize: number, size: number): void {
+  if (!Number.isSafeInteger(partSize) || partSize < size || partSize > MAX_PART_SIZE) {
+    throw new DropgateError(
+      'INVALID_REQUEST',
+      `partSize must be a whole number of bytes from the part's size (${size}) to ${MAX_PART_SIZE}, got ${partSize}.`,
+      { field: 'partSize' },
+    );
+  }
 }
 
 function checkBaseUrl(baseUrl: string): string {

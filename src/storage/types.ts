@@ -34,6 +34,12 @@ export interface PartTarget {
   size: number;
   /** Base64 MD5 of the part, signed in as Content-MD5 when given. */
   md5?: string;
+  /**
+   * The upload's part size under its plan (every part but the last is this long, so part n starts
+   * at byte (n-1)·partSize of the object). The disk store signs it into the URL and writes the
+   * part straight into its place in the object; S3 has no use for it and ignores it.
+   */
+  partSize?: number;
   expiresIn: number;
 }
 
