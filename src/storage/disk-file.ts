@@ -33,23 +33,31 @@ export function encodeHeader(meta: FileMeta): Buffer {
   return header;
 }
 
-/** The header of an open object file; throws when the file is not one of ours or is cut short. */
-async function readHeader(handle: FileHandle, fileSize: number): Promise<FileMeta> {
+/** The metadata in the first HEADER_BYTES of a file, or undefined when they are not one of our headers. */
+export async function decodeHeader(handle: FileHandle): Promise<FileMeta | undefined> {
   const buffer = Buffer.alloc(HEADER_BYTES);
   const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0);
   const text = buffer.toString('utf8', 0, bytesRead);
-  let meta: FileMeta | undefined;
-  if (bytesRead === HEADER_BYTES && text.startsWith(MAGIC)) {
-    try {
-      meta = JSON.parse(text.slice(MAGIC.length)) as FileMeta;
-    } catch {}
+  if (bytesRead !== HEADER_BYTES || !text.startsWith(MAGIC)) return undefined;
+  try {
+    const meta = JSON.parse(text.slice(MAGIC.length)) as FileMeta;
+    return typeof meta.size === 'number' ? meta : undefined;
+  } catch {
+    return undefined;
   }
-  if (!meta || typeof meta.size !== 'number' || fileSize !== HEADER_BYTES + meta.size) {
-    throw new DropgateError('STORAGE_UNAVAILABLE', 'A file in the disk store is damaged (its header does not match its length).', {
-      reason: 'corrupt',
-    });
-  }
+}
+
+/** The header of an open object file; throws when the file is not one of ours or is cut short. */
+async function readHeader(handle: FileHandle, fileSize: number): Promise<FileMeta> {
+  const meta = await decodeHeader(handle);
+  if (!meta || fileSize !== HEADER_BYTES + meta.size) throw damaged();
   return meta;
+}
+
+export function damaged(): DropgateError {
+  return new DropgateError('STORAGE_UNAVAILABLE', 'A file in the disk store is damaged (its header does not match its length).', {
+    reason: 'corrupt',
+  });
 }
 
 /** The open file and its metadata, or undefined when there is no such file. The caller closes it. */

@@ -4,24 +4,14 @@
  * old one, and the assembled object's ETag is `md5(part md5s)-N`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DropgateError } from '../shared/errors.js';
 import { MIN_PART_SIZE } from '../shared/parts.js';
-import {
-  encodeHeader,
-  type FileMeta,
-  fsyncDir,
-  HEADER_BYTES,
-  isErrno,
-  publish,
-  readMeta,
-  removeFolder,
-  removeQuietly,
-  storageError,
-} from './disk-file.js';
+import { assembleByCopy, assembleInPlace, fitsInPlace, holdData, type LandedPart } from './disk-assemble.js';
+import { type FileMeta, fsyncDir, isErrno, publish, readMeta, removeFolder, storageError } from './disk-file.js';
 import type { DiskLayout } from './disk-paths.js';
-import { writeAll } from './disk-write.js';
+import { noSuchUpload, readPartRecord } from './disk-records.js';
 import type { StoredPart } from './types.js';
 
 interface UploadRecord {
@@ -29,8 +19,6 @@ interface UploadRecord {
   contentType: string;
   createdAt: number;
 }
-
-const COPY_CHUNK = 1024 * 1024;
 
 export async function createMultipart(
   layout: DiskLayout,
@@ -80,13 +68,16 @@ export async function listParts(layout: DiskLayout, key: string, multipartId: st
   for (const name of names) {
     if (!/^[1-9]\d{0,4}$/.test(name)) continue;
     const partNumber = Number(name);
-    const meta = await readMeta(layout.partPath(multipartId, partNumber));
-    if (meta) parts.push({ partNumber, size: meta.size, etag: meta.etag });
+    const record = await readPartRecord(layout.partPath(multipartId, partNumber));
+    if (record) parts.push({ partNumber, size: record.size, etag: record.etag });
   }
   return parts.sort((a, b) => a.partNumber - b.partNumber);
 }
 
-/** Checks the caller's part list against what is stored, then assembles the object in order. */
+/**
+ * Checks the caller's part list against what is stored, then assembles the object in order: in
+ * place when the parts allow it, by copy otherwise (disk-assemble.ts).
+ */
 export async function completeMultipart(
   layout: DiskLayout,
   key: string,
@@ -96,72 +87,63 @@ export async function completeMultipart(
 ): Promise<{ etag: string }> {
   const record = await readUploadRecord(layout, key, multipartId);
   if (parts.length === 0) throw integrity('The part list is empty.');
-  const metas: FileMeta[] = [];
   for (const [index, part] of parts.entries()) {
     const previous = parts[index - 1];
     if (previous && part.partNumber <= previous.partNumber) throw integrity('Parts must be listed in ascending order, each once.');
-    const meta = await readMeta(layout.partPath(multipartId, part.partNumber));
-    if (!meta) {
-      // A concurrent complete or abort may have taken the whole upload away meanwhile.
-      await readUploadRecord(layout, key, multipartId);
-      throw integrity(`Part ${part.partNumber} was not uploaded.`);
-    }
-    if (unquote(meta.etag) !== unquote(part.etag).toLowerCase())
-      throw integrity(`Part ${part.partNumber}'s ETag does not match the stored part.`);
-    if (index < parts.length - 1 && meta.size < MIN_PART_SIZE) {
-      throw integrity(`Part ${part.partNumber} is ${meta.size} bytes; every part but the last must be at least ${MIN_PART_SIZE} bytes.`);
-    }
-    metas.push(meta);
   }
-
-  const digests = Buffer.concat(metas.map((meta) => Buffer.from(unquote(meta.etag), 'hex')));
-  const meta: FileMeta = {
-    size: metas.reduce((sum, m) => sum + m.size, 0),
-    contentType: record.contentType,
-    etag: `"${createHash('md5').update(digests).digest('hex')}-${parts.length}"`,
-    lastModified: nowMs,
-  };
-  const temp = layout.tempPath('assemble');
-  try {
-    await assemble(
-      temp,
-      meta,
-      parts.map((part) => layout.partPath(multipartId, part.partNumber)),
-    );
-    await publish(temp, layout.objectPath(key));
-  } catch (error) {
-    await removeQuietly(temp);
+  // Held before the parts are read: from then on no part can land in place unseen.
+  const hold = await holdData(layout, multipartId).catch((error: unknown) => {
     throw storageError(error, 'assembling a multipart upload');
+  });
+  let meta: FileMeta | undefined;
+  try {
+    const landed = await landedParts(layout, key, multipartId, parts);
+    const digests = Buffer.concat(landed.map(({ record }) => Buffer.from(unquote(record.etag), 'hex')));
+    meta = {
+      size: landed.reduce((sum, { record }) => sum + record.size, 0),
+      contentType: record.contentType,
+      etag: `"${createHash('md5').update(digests).digest('hex')}-${parts.length}"`,
+      lastModified: nowMs,
+    };
+    if (hold && fitsInPlace(landed, hold)) await assembleInPlace(layout, key, multipartId, landed, meta, hold);
+    else await assembleByCopy(layout, key, multipartId, landed, meta);
+  } catch (error) {
+    if (meta && isErrno(error, 'ENOENT')) {
+      // A complete racing this one published the same parts and took the upload away.
+      if ((await readMeta(layout.objectPath(key)).catch(() => undefined))?.etag === meta.etag) return { etag: meta.etag };
+      await readUploadRecord(layout, key, multipartId);
+    }
+    throw storageError(error, 'assembling a multipart upload');
+  } finally {
+    await hold?.release();
   }
   await removeFolder(layout.multipartDir(multipartId), layout.tempPath('trash'));
   return { etag: meta.etag };
 }
 
-async function assemble(temp: string, meta: FileMeta, partFiles: string[]): Promise<void> {
-  const out = await open(temp, 'wx', 0o644);
-  try {
-    const buffer = Buffer.alloc(COPY_CHUNK);
-    let position = HEADER_BYTES;
-    for (const file of partFiles) {
-      const part = await open(file, 'r');
-      try {
-        for (let offset = HEADER_BYTES; ; ) {
-          const { bytesRead } = await part.read(buffer, 0, COPY_CHUNK, offset);
-          if (bytesRead === 0) break;
-          await writeAll(out, buffer.subarray(0, bytesRead), position);
-          offset += bytesRead;
-          position += bytesRead;
-        }
-      } finally {
-        await part.close();
-      }
+/** The stored records of `parts`, each checked against its caller-given ETag and S3's size rule. */
+async function landedParts(
+  layout: DiskLayout,
+  key: string,
+  multipartId: string,
+  parts: { partNumber: number; etag: string }[],
+): Promise<LandedPart[]> {
+  const landed: LandedPart[] = [];
+  for (const [index, part] of parts.entries()) {
+    const record = await readPartRecord(layout.partPath(multipartId, part.partNumber));
+    if (!record) {
+      // A concurrent complete or abort may have taken the whole upload away meanwhile.
+      await readUploadRecord(layout, key, multipartId);
+      throw integrity(`Part ${part.partNumber} was not uploaded.`);
     }
-    if (position !== HEADER_BYTES + meta.size) throw integrity('A part changed while the object was being assembled.');
-    await writeAll(out, encodeHeader(meta), 0);
-    await out.sync();
-  } finally {
-    await out.close();
+    if (unquote(record.etag) !== unquote(part.etag).toLowerCase())
+      throw integrity(`Part ${part.partNumber}'s ETag does not match the stored part.`);
+    if (index < parts.length - 1 && record.size < MIN_PART_SIZE) {
+      throw integrity(`Part ${part.partNumber} is ${record.size} bytes; every part but the last must be at least ${MIN_PART_SIZE} bytes.`);
+    }
+    landed.push({ partNumber: part.partNumber, record });
   }
+  return landed;
 }
 
 /** Drops the upload and its parts; no error when it is already gone. */
@@ -185,10 +167,4 @@ function unquote(etag: string): string {
 
 function integrity(message: string): DropgateError {
   return new DropgateError('UPLOAD_INTEGRITY_FAILED', message, { reason: 'invalid-part-list' });
-}
-
-function noSuchUpload(): DropgateError {
-  return new DropgateError('NOT_FOUND', 'No such multipart upload (it was completed, aborted, or never started).', {
-    reason: 'no-such-upload',
-  });
 }

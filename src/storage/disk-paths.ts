@@ -7,7 +7,12 @@
  * {directory}/objects/{key}              the objects (header + bytes, see disk-file.ts)
  * {directory}/.tmp/                      uploads being received and files being assembled
  * {directory}/.multipart/{id}/upload.json  key and type of an unfinished multipart upload
- * {directory}/.multipart/{id}/{n}        its part n
+ * {directory}/.multipart/{id}/{n}        its part n: a file of its own, or a record of where in
+ *                                        `data` the part was written (see disk-in-place.ts)
+ * {directory}/.multipart/{id}/data       the object taking shape: parts written at their offsets
+ * {directory}/.multipart/{id}/plan       the part size the offsets in `data` follow
+ * {directory}/.multipart/{id}/{n}.claim  part n's place in `data` is taken ({n}.done: and settled)
+ * {directory}/.multipart/{id}/completing a complete is assembling `data` in place
  * {directory}/.tokens/{exp}-{nonce}      one marker per upload token that carried a success
  * ```
  */
@@ -52,6 +57,8 @@ export function assertValidPartNumber(partNumber: number): void {
   }
 }
 
+export type UploadFileName = 'data' | 'plan' | 'completing' | `${number}.claim` | `${number}.done`;
+
 export interface DiskLayout {
   readonly root: string;
   readonly objects: string;
@@ -62,6 +69,8 @@ export interface DiskLayout {
   multipartDir(multipartId: string): string;
   uploadRecordPath(multipartId: string): string;
   partPath(multipartId: string, partNumber: number): string;
+  /** A bookkeeping file of one upload: `data`, `plan`, `completing`, `{n}.claim`, `{n}.done`. */
+  uploadFile(multipartId: string, name: UploadFileName): string;
   markerPath(exp: number, nonce: string): string;
   /** A fresh name in `.tmp`: same filesystem as the objects, so publishing is a rename. */
   tempPath(label: string): string;
@@ -105,6 +114,9 @@ export function createLayout(directory: string): DiskLayout {
     partPath(multipartId, partNumber) {
       assertValidPartNumber(partNumber);
       return path.join(this.multipartDir(multipartId), String(partNumber));
+    },
+    uploadFile(multipartId, name) {
+      return path.join(this.multipartDir(multipartId), name);
     },
     markerPath(exp, nonce) {
       if (!Number.isSafeInteger(exp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) {

@@ -27,6 +27,7 @@ import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { essence } from '../shared/types.js';
 import { isErrno, publish, removeQuietly, storageError } from './disk-file.js';
+import { claimRegion, landRegion, type Region, receiveIntoRegion, releaseRegion } from './disk-in-place.js';
 import { readUploadRecord } from './disk-multipart.js';
 import type { DiskLayout } from './disk-paths.js';
 import { serveObject } from './disk-serve.js';
@@ -98,6 +99,8 @@ async function accept(
   if (claims.op === 'put' && claims.ifNoneMatch && (await exists(target))) throw objectExists();
 
   await layout.ready();
+  const region = claims.op === 'part' ? await claimRegion(layout, claims) : undefined;
+  if (region) return acceptInPlace(ctx, region, body, expected, marker);
   const temp = layout.tempPath(claims.op);
   const meta = await receiveBody(body, temp, expected, ctx.now());
   try {
@@ -113,9 +116,38 @@ async function accept(
     await Promise.all([removeQuietly(temp), unlink(marker).catch(() => undefined)]);
     throw error;
   }
+  return landed(meta.etag);
+}
+
+/** A part written straight into its place in the upload's data file (disk-in-place.ts). */
+async function acceptInPlace(
+  ctx: DiskContext,
+  region: Region,
+  body: AsyncIterator<Uint8Array>,
+  expected: ExpectedBody,
+  marker: string,
+): Promise<GatewayResponse> {
+  const received = await receiveIntoRegion(region, body, expected, ctx.now());
+  try {
+    await claimMarker(marker);
+  } catch (error) {
+    await Promise.all([removeQuietly(received.record), releaseRegion(region)]);
+    throw error;
+  }
+  try {
+    await landRegion(region, received);
+  } catch (error) {
+    // The upload did not land, so the token has not been used up.
+    await unlink(marker).catch(() => undefined);
+    throw error;
+  }
+  return landed(received.etag);
+}
+
+function landed(etag: string): GatewayResponse {
   return {
     status: 200,
-    headers: { etag: meta.etag, 'access-control-expose-headers': 'ETag', 'cache-control': 'no-store', 'content-length': '0' },
+    headers: { etag, 'access-control-expose-headers': 'ETag', 'cache-control': 'no-store', 'content-length': '0' },
     body: '',
   };
 }

@@ -29,31 +29,7 @@ export async function receiveBody(body: AsyncIterator<Uint8Array>, temp: string,
     throw storageError(error, 'receiving an upload');
   }
   try {
-    const md5 = createHash('md5');
-    const sha256 = expected.sha256 === undefined ? undefined : createHash('sha256');
-    let received = 0;
-    for (;;) {
-      const step = await nextChunk(body);
-      if (step.done) break;
-      const chunk = step.value;
-      if (received + chunk.length > expected.size) throw sizeMismatch(expected.size, `more than ${expected.size}`);
-      md5.update(chunk);
-      sha256?.update(chunk);
-      await writeAll(handle, chunk, HEADER_BYTES + received);
-      received += chunk.length;
-    }
-    if (received < expected.size) throw sizeMismatch(expected.size, String(received));
-
-    const md5Bytes = md5.digest();
-    if (expected.md5 !== undefined && md5Bytes.toString('base64') !== expected.md5) throw checksumMismatch('MD5');
-    if (sha256 && sha256.digest('base64') !== expected.sha256) throw checksumMismatch('SHA-256');
-
-    const meta: FileMeta = {
-      size: received,
-      contentType: expected.contentType,
-      etag: `"${md5Bytes.toString('hex')}"`,
-      lastModified: nowMs,
-    };
+    const meta = await receiveInto(body, handle, HEADER_BYTES, expected, nowMs);
     await writeAll(handle, encodeHeader(meta), 0);
     await handle.sync();
     await handle.close();
@@ -63,6 +39,38 @@ export async function receiveBody(body: AsyncIterator<Uint8Array>, temp: string,
     await removeQuietly(temp);
     throw storageError(error, 'receiving an upload');
   }
+}
+
+/**
+ * Streams `body` into `handle` from `position` on, checking size and checksums as the bytes come,
+ * and returns their metadata. Writes no header and does not sync: the caller owns the file.
+ */
+export async function receiveInto(
+  body: AsyncIterator<Uint8Array>,
+  handle: FileHandle,
+  position: number,
+  expected: ExpectedBody,
+  nowMs: number,
+): Promise<FileMeta> {
+  const md5 = createHash('md5');
+  const sha256 = expected.sha256 === undefined ? undefined : createHash('sha256');
+  let received = 0;
+  for (;;) {
+    const step = await nextChunk(body);
+    if (step.done) break;
+    const chunk = step.value;
+    if (received + chunk.length > expected.size) throw sizeMismatch(expected.size, `more than ${expected.size}`);
+    md5.update(chunk);
+    sha256?.update(chunk);
+    await writeAll(handle, chunk, position + received);
+    received += chunk.length;
+  }
+  if (received < expected.size) throw sizeMismatch(expected.size, String(received));
+
+  const md5Bytes = md5.digest();
+  if (expected.md5 !== undefined && md5Bytes.toString('base64') !== expected.md5) throw checksumMismatch('MD5');
+  if (sha256 && sha256.digest('base64') !== expected.sha256) throw checksumMismatch('SHA-256');
+  return { size: received, contentType: expected.contentType, etag: `"${md5Bytes.toString('hex')}"`, lastModified: nowMs };
 }
 
 async function nextChunk(body: AsyncIterator<Uint8Array>): Promise<IteratorResult<Uint8Array>> {
