@@ -67,6 +67,27 @@ export function describeMultipartContract(kit: () => ContractKit): void {
       expect(Buffer.from(seam).equals(whole.subarray(5 * MiB - 2, 5 * MiB + 2))).toBe(true);
     });
 
+    it('takes the plan part size (a store may write each part straight into its place): out of order, re-uploaded, the last short', async () => {
+      const key = newKey('mp4');
+      const { multipartId } = await storage.createMultipart(key, 'video/mp4');
+      const partSize = 5 * MiB;
+      const send = async (partNumber: number, bytes: Uint8Array) => {
+        const signed = storage.presignPart({ key, multipartId, partNumber, size: bytes.length, partSize, expiresIn: 600 });
+        const response = await t.send(signed, bytes);
+        expect(response.status, `part ${partNumber}`).toBe(200);
+        return { partNumber, etag: response.headers.get('etag') as string };
+      };
+      const chunks = [randomBytes(partSize), randomBytes(partSize), randomBytes(3 * KiB)];
+      await send(2, randomBytes(partSize));
+      const parts = [await send(3, chunks[2] as Buffer), await send(1, chunks[0] as Buffer), await send(2, chunks[1] as Buffer)];
+      parts.sort((a, b) => a.partNumber - b.partNumber);
+      const listed = await storage.listParts(key, multipartId);
+      expect(listed.map((p) => [p.partNumber, p.size, bare(p.etag)])).toEqual(chunks.map((c, i) => [i + 1, c.length, md5Hex(c)]));
+      await storage.completeMultipart(key, multipartId, parts);
+      const download = await t.send(storage.presignGet(key, { expiresIn: 600 }));
+      expect(sha256(download.body)).toBe(sha256(Buffer.concat(chunks)));
+    });
+
     it('binds each part URL to its exact length', async () => {
       const key = newKey();
       const { multipartId } = await storage.createMultipart(key, 'video/mp4');
