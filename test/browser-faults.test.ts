@@ -27,7 +27,11 @@ const PARTS = [1, 2, 3, 4, 5, 6];
 // cores, other suites) trips it on healthy parts; the retries are more than the default four for
 // the same reason: a part may meet its planned faults and a slow moment.
 const OPTIONS = { multipartThreshold: 20 * MiB };
-const FAULT_OPTIONS = { ...OPTIONS, stallTimeoutMs: 4000, retryDelays: [0, 500, 1000, 2000, 3000, 5000] };
+// The stall clock runs from the PUT's start, also while the PUT waits for a connection. With 4 s,
+// on a loaded machine (a fresh CI clone, session 5), part 4's first PUT reached the proxy only as
+// part 3's connection came free and was aborted 7 ms later (page: net::ERR_ABORTED), so its planned
+// 429 never fired. 6 s stays well under part 5's 10 s stall.
+const FAULT_OPTIONS = { ...OPTIONS, stallTimeoutMs: 6000, retryDelays: [0, 500, 1000, 2000, 3000, 5000] };
 const chromium = requireOrSkip();
 const rgw = chromium.available ? await requireRgw() : undefined;
 
