@@ -11,9 +11,9 @@
  * `data`, and a complete racing another one.
  */
 import { constants } from 'node:fs';
-import { access, type FileHandle, open, readdir, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, unlink, writeFile } from 'node:fs/promises';
 import { DropgateError } from '../shared/errors.js';
-import { encodeHeader, type FileMeta, HEADER_BYTES, isErrno, publish, removeQuietly } from './disk-file.js';
+import { encodeHeader, exists, type FileMeta, HEADER_BYTES, isErrno, publish, removeQuietly } from './disk-file.js';
 import type { DiskLayout } from './disk-paths.js';
 import { type PartRecord, readPlan } from './disk-records.js';
 import { writeAll } from './disk-write.js';
@@ -191,11 +191,4 @@ async function copyRange(file: string, from: number, out: FileHandle, to: number
   } finally {
     await source.close();
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }

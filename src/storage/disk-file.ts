@@ -7,7 +7,7 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { link, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { access, link, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DropgateError } from '../shared/errors.js';
 
@@ -137,6 +137,14 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Whether `file` is there (any error reading it counts as not). */
+export async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function removeQuietly(file: string): Promise<void> {

@@ -18,8 +18,8 @@
  * than publish a `data` file someone may still write to (disk-assemble.ts).
  */
 import { constants } from 'node:fs';
-import { access, type FileHandle, link, open, unlink, writeFile } from 'node:fs/promises';
-import { HEADER_BYTES, isErrno, publish, removeQuietly, storageError } from './disk-file.js';
+import { type FileHandle, link, open, unlink, writeFile } from 'node:fs/promises';
+import { exists, HEADER_BYTES, isErrno, publish, removeQuietly, storageError } from './disk-file.js';
 import type { DiskLayout } from './disk-paths.js';
 import { encodeInPlaceRecord, noSuchUpload, readPlan } from './disk-records.js';
 import type { PartClaims } from './disk-token.js';
@@ -152,11 +152,4 @@ async function createExclusive(file: string): Promise<boolean> {
     if (isErrno(error, 'EEXIST')) return false;
     throw error;
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }

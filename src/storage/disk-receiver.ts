@@ -21,12 +21,12 @@
  *
  * Every refusal carries `{"error":{code,message,reason}}`; `reason` tells the 403s apart.
  */
-import { access, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest, GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
 import { essence } from '../shared/types.js';
-import { isErrno, publish, removeQuietly, storageError } from './disk-file.js';
+import { exists, isErrno, publish, removeQuietly, storageError } from './disk-file.js';
 import { claimRegion, landRegion, type Region, receiveIntoRegion, releaseRegion } from './disk-in-place.js';
 import { readUploadRecord } from './disk-multipart.js';
 import type { DiskLayout } from './disk-paths.js';
@@ -191,13 +191,6 @@ async function claimMarker(marker: string): Promise<void> {
     if (isErrno(error, 'EEXIST')) throw tokenUsed();
     throw storageError(error, 'recording a used upload URL');
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 function errorResponse(error: DropgateError, headers: Record<string, string> = {}): GatewayResponse {

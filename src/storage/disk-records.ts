@@ -52,7 +52,8 @@ export async function readPartRecord(file: string): Promise<PartRecord | undefin
 
 /**
  * The part size the upload's `data` file is laid out by, fixed by its first in-place part; undefined
- * while no part has claimed a place (or when the file is unreadable: then nothing is in place).
+ * while no part has claimed a place, or when the file does not hold a size (then no plan matches it
+ * and every part goes to a file of its own).
  */
 export async function readPlan(layout: DiskLayout, multipartId: string): Promise<number | undefined> {
   let text: string;
