@@ -7,9 +7,10 @@ import { readerOf } from './node-file.js';
 
 /**
  * Base64 MD5 of a part's bytes. Must read the Blob as a stream, never whole: parts are 16 MiB and
- * more, and several are hashed at once.
+ * more, and several are hashed at once. `lanes`: how many parts the hasher works on best at once
+ * (the uploader hands it that many); one when absent.
  */
-export type PartHasher = (part: Blob) => Promise<string>;
+export type PartHasher = ((part: Blob) => Promise<string>) & { readonly lanes?: number };
 
 interface NodeHash {
   update(bytes: Uint8Array): unknown;

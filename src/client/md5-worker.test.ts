@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { md5Base64 } from './hash-part.js';
-import { canUseWorkers, createWorkerHasher, defaultPartHasher, md5WorkerSource } from './md5-worker.js';
+import { canUseWorkers, createWorkerHasher, defaultPartHasher, hashesNatively, md5WorkerSource } from './md5-worker.js';
 
 const md5Of = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('base64');
 
@@ -128,9 +128,14 @@ describe('createWorkerHasher', () => {
 });
 
 describe('defaultPartHasher', () => {
-  it('is node:crypto in Node, even where a Worker global exists', () => {
+  it('is the four-lane MD5 in Node, even where a Worker global exists, and counts as hashing natively', async () => {
     vi.stubGlobal('Worker', VmWorker);
     expect(canUseWorkers()).toBe(true);
-    expect(defaultPartHasher()).toBe(md5Base64);
+    const hasher = defaultPartHasher();
+    expect(hasher.lanes).toBe(4);
+    expect(hashesNatively(hasher)).toBe(true);
+    expect(defaultPartHasher()).toBe(hasher);
+    const blob = new Blob(['abc']);
+    expect(await hasher(blob)).toBe(await md5Base64(blob));
   });
 });

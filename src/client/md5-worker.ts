@@ -9,6 +9,7 @@
  */
 import { md5Base64, type PartHasher } from './hash-part.js';
 import { createMd5, toBase64 } from './md5.js';
+import { createLaneHasher } from './md5-lanes.js';
 
 /** A `PartHasher` backed by workers; they end on their own when idle, or at once with `terminate()`. */
 export type WorkerHasher = PartHasher & {
@@ -178,6 +179,7 @@ export function createWorkerHasher(options: WorkerHasherOptions = {}): WorkerHas
       else waiting.push({ id, job });
     })) as WorkerHasher;
 
+  Object.defineProperty(hasher, 'lanes', { value: maxWorkers });
   hasher.terminate = () => {
     for (const slot of [...slots]) {
       stop(slot);
@@ -191,25 +193,31 @@ export function createWorkerHasher(options: WorkerHasherOptions = {}): WorkerHas
 }
 
 let shared: WorkerHasher | undefined;
+let nodeLanes: PartHasher | undefined;
 
 /**
- * The default `hashPart`: node:crypto where Node's crypto is there (Node, Bun, Deno), workers in
- * browsers, the main-thread JS MD5 elsewhere. One pool for every upload of the page.
+ * The default `hashPart`: where Node's crypto is there (Node, Bun, Deno), the SIMD MD5 hashing four
+ * parts at once (node:crypto where WebAssembly cannot run); workers in browsers; the main-thread JS
+ * MD5 elsewhere. One pool, or one set of lanes, for every upload of the process or page.
  * @example const hasher = options.hashPart ?? defaultPartHasher();
  */
 export function defaultPartHasher(): PartHasher {
-  if (hasNodeCrypto() || !canUseWorkers()) return md5Base64;
+  if (hasNodeCrypto()) {
+    nodeLanes ??= createLaneHasher(md5Base64);
+    return nodeLanes;
+  }
+  if (!canUseWorkers()) return md5Base64;
   shared ??= createWorkerHasher();
   return shared;
 }
 
 /**
- * Whether `hasher` is node:crypto's MD5 (~700 MB/s): fast enough that the uploader hashes its
- * first parts before the sign call, whose answer then carries their URLs. A JS MD5 takes long
- * enough that a refused file would keep its user waiting for the refusal.
+ * Whether `hasher` is node:crypto's MD5 (~700 MB/s) or the SIMD MD5 in Node: fast enough that the
+ * uploader hashes its first parts before the sign call, whose answer then carries their URLs. A JS
+ * MD5 takes long enough that a refused file would keep its user waiting for the refusal.
  */
 export function hashesNatively(hasher: PartHasher): boolean {
-  return hasher === md5Base64 && hasNodeCrypto();
+  return (hasher === md5Base64 || (hasher === nodeLanes && nodeLanes !== undefined)) && hasNodeCrypto();
 }
 
 function hasNodeCrypto(): boolean {
