@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useLoopbackServer } from '../../test/helpers/loopback-server.js';
+import { openFile } from './node-file.js';
 import { nodePut } from './node-put.js';
 
 // The Node transport against a real HTTP server: what the wire carries is the point.
@@ -82,6 +83,53 @@ describe('nodePut', () => {
     await expect(nodePut({ url: 'http://127.0.0.1:9/put', headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     wire.respond = (req) => req.once('data', () => req.socket.destroy());
     await expect(nodePut({ url: `${wire.base}/put`, headers: {}, body: blob })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+  });
+
+  it('sends a file from openFile through reused buffers: every byte in order, progress to the end, and a cut or an abort still ends it', async () => {
+    const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+    let received: { bytes: number; sha256: string } | undefined;
+    wire.respond = (req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      // A reader that stalls at first, so the socket buffers fill and writes wait in Node's queue
+      // holding their buffer (loopback buffers take several MiB, hence a 32 MiB body).
+      req.once('data', () => {
+        req.pause();
+        setTimeout(() => req.resume(), 300);
+      });
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      });
+      req.on('end', () => {
+        received = { bytes, sha256: hash.digest('hex') };
+        res.writeHead(200, { etag: '"f"' }).end();
+      });
+    };
+    // Random bytes: a repeating pattern would hide a buffer overwritten before it went out.
+    const path = join(wire.dir, 'random.bin');
+    await writeFile(path, randomBytes(33 * 1024 * 1024 + 11));
+    const file = await openFile(path);
+    // Starts and ends mid-buffer, and spans many 1 MiB reads, so each buffer is reused.
+    const part = file.slice(777, 32 * 1024 * 1024 + 3);
+    const loaded: number[] = [];
+    expect(await nodePut({ url: `${wire.base}/put`, headers: {}, body: part, onProgress: (n) => loaded.push(n) })).toEqual({ etag: '"f"' });
+    expect(received).toEqual({ bytes: part.size, sha256: sha(new Uint8Array(await part.arrayBuffer())) });
+    expect(loaded.at(-1)).toBe(part.size);
+    expect(loaded.length).toBeGreaterThanOrEqual(5);
+
+    wire.respond = (req) => req.once('data', () => req.socket.destroy());
+    await expect(nodePut({ url: `${wire.base}/put`, headers: {}, body: file })).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    wire.respond = (req) => req.resume(); // never answers
+    const controller = new AbortController();
+    const put = nodePut({
+      url: `${wire.base}/put`,
+      headers: {},
+      body: file,
+      signal: controller.signal,
+      onProgress: (n) => n > 2 * 1024 * 1024 && controller.abort(),
+    });
+    await expect(put).rejects.toMatchObject({ code: 'UPLOAD_ABORTED' });
   });
 
   it('gives its connection back when the storage answers before the file reader says it is done', async () => {
