@@ -13,6 +13,7 @@ export { DropgateError, isDropgateError } from '../shared/errors.js';
 export type { Checksum, FileRecord, Metadata } from '../shared/protocol.js';
 export { formatBytes } from '../shared/sizes.js';
 export { jsMd5Base64, md5Base64, type PartHasher } from './hash-part.js';
+export { createLaneHasher } from './md5-lanes.js';
 export { createWorkerHasher, type WorkerHasher, type WorkerHasherOptions } from './md5-worker.js';
 export { openFile } from './node-file.js';
 export { createMemoryResumeStore, fingerprintOf, type ResumeState, type ResumeStore } from './resume.js';

@@ -4,7 +4,7 @@
  * read, 1 MiB at a time, and every round runs one block loop over all the lanes' chunks. A part
  * that finishes frees its lane for the next call waiting.
  */
-import type { PartHasher } from './hash-part.js';
+import { md5Base64, type PartHasher } from './hash-part.js';
 import { toBase64 } from './md5.js';
 import { LANE_DATA_OFFSET, LANES, MASK_OFFSET, md5LanesModule, STATE_OFFSET } from './md5-lanes-wasm.js';
 import { type ChunkReader, type RangeReader, rangeReaderOf, readerOf } from './node-file.js';
@@ -132,13 +132,14 @@ function digestOf(k: Kernel, index: number): string {
 
 /**
  * A `hashPart` that hashes up to four parts at once (`lanes: 4` tells the uploader to hand it
- * four). Falls back to `fallback` where the kernel cannot run.
+ * four), the default in Node. Where the kernel cannot run (no WebAssembly SIMD, a CSP without
+ * `wasm-unsafe-eval`) each part goes to `fallback`, by default `md5Base64`.
  *
  * @example
- * const hasher = createLaneHasher(md5Base64);
- * const [a, b] = await Promise.all([hasher(file.slice(0, n)), hasher(file.slice(n, 2 * n))]);
+ * const hashPart = createLaneHasher();
+ * const [a, b] = await Promise.all([hashPart(file.slice(0, n)), hashPart(file.slice(n, 2 * n))]);
  */
-export function createLaneHasher(fallback: PartHasher): PartHasher {
+export function createLaneHasher(fallback: PartHasher = md5Base64): PartHasher {
   const waiting: Job[] = [];
   const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
   let running = false;
