@@ -179,6 +179,7 @@ export function createWorkerHasher(options: WorkerHasherOptions = {}): WorkerHas
       else waiting.push({ id, job });
     })) as WorkerHasher;
 
+  // The uploader hands the pool as many parts at once as it has workers.
   Object.defineProperty(hasher, 'lanes', { value: maxWorkers });
   hasher.terminate = () => {
     for (const slot of [...slots]) {
@@ -217,7 +218,7 @@ export function defaultPartHasher(): PartHasher {
  * MD5 takes long enough that a refused file would keep its user waiting for the refusal.
  */
 export function hashesNatively(hasher: PartHasher): boolean {
-  return (hasher === md5Base64 || (hasher === nodeLanes && nodeLanes !== undefined)) && hasNodeCrypto();
+  return (hasher === md5Base64 || hasher === nodeLanes) && hasNodeCrypto();
 }
 
 function hasNodeCrypto(): boolean {

@@ -6,8 +6,9 @@
  *
  * Hashing runs ahead of signing: each URL handed out starts the MD5 of the next parts (four
  * batches' worth), as many at a time as the hasher has lanes, so the next batch is hashed while
- * the current one is on the wire. Hashing only when a batch was due left every slot idle while its parts were read and
- * hashed (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s without; BENCHMARKS.md).
+ * the current one is on the wire. Hashing only when a batch was due left every slot idle while its
+ * parts were read and hashed (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s
+ * without; BENCHMARKS.md).
  * A batch waits for the hashes of `batchSize` parts; parts behind those whose hash is already
  * done ride along, up to four batches' worth, since every call costs the server a request
  * (a 256 MiB upload: two calls instead of four; BENCHMARKS.md, load).

@@ -1,8 +1,10 @@
 /**
  * Four MD5 messages hashed side by side in the SIMD kernel (`md5-lanes-wasm.ts`), one per lane.
  * Each lane has a region of the kernel's memory; its owner puts bytes there and `consume` hashes
- * the whole blocks of every lane in one pass. The client hashes four parts of a file this way, the
- * disk store four parts arriving at once. No I/O here and nothing of Node or the DOM.
+ * the whole blocks of every lane in one pass. The client hashes four parts of a file this way. No
+ * I/O here and nothing of Node or the DOM, so a browser or a server can drive it too. (The disk
+ * store tried it on bodies arriving side by side: they arrive in bursts, one at a time, so most
+ * passes ran one lane and it cost more than node:crypto; BENCHMARKS.md, datapath.)
  */
 import { LANE_DATA_OFFSET, LANES, MASK_OFFSET, md5LanesModule, STATE_OFFSET } from './md5-lanes-wasm.js';
 

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { DropgateError } from '../shared/errors.js';
-import { type BodyMd5, openBodyMd5 } from './body-md5.js';
 import { encodeHeader, type FileMeta, HEADER_BYTES, removeQuietly, storageError } from './disk-file.js';
 
 export interface ExpectedBody {
@@ -53,23 +52,7 @@ export async function receiveInto(
   expected: ExpectedBody,
   nowMs: number,
 ): Promise<FileMeta> {
-  // A lane of the shared SIMD MD5 when one is free: given back however this ends.
-  const md5 = openBodyMd5();
-  try {
-    return await receiveHashed(body, handle, position, expected, nowMs, md5);
-  } finally {
-    md5.release();
-  }
-}
-
-async function receiveHashed(
-  body: AsyncIterator<Uint8Array>,
-  handle: FileHandle,
-  position: number,
-  expected: ExpectedBody,
-  nowMs: number,
-  md5: BodyMd5,
-): Promise<FileMeta> {
+  const md5 = createHash('md5');
   const sha256 = expected.sha256 === undefined ? undefined : createHash('sha256');
   let received = 0;
   // Chunks go to the file WRITE_BATCH bytes at a time, in one writev: node:http hands a body over
