@@ -52,6 +52,13 @@ describe('createLaneHasher', () => {
     expect(fromMemory).toEqual(expected);
   });
 
+  it('two hashers in one process keep to their own lanes', async () => {
+    const parts = Array.from({ length: 8 }, (_, i) => randomBytes(MiB + 1000 * i));
+    const [first, second] = [createLaneHasher(neverFallBack), createLaneHasher(neverFallBack)];
+    const digests = await Promise.all(parts.map((bytes, i) => (i % 2 ? second : first)(new Blob([bytes]))));
+    expect(digests).toEqual(parts.map(nodeMd5));
+  });
+
   it('fails only the part that cannot be read; the parts hashed beside it still get their MD5', async () => {
     const bytes = randomBytes(4 * MiB);
     const path = join(dir, 'shrinks.bin');

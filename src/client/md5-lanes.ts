@@ -31,15 +31,12 @@ interface Lane {
   ended: boolean;
 }
 
-let kernel: Promise<Md5Lanes | undefined> | undefined;
-const loadKernel = () => {
-  kernel ??= instantiateMd5Lanes(ROUND_BYTES);
-  return kernel;
-};
+let probe: Promise<Md5Lanes | undefined> | undefined;
 
 /** Whether the four-lane kernel runs here. */
 export async function md5LanesAvailable(): Promise<boolean> {
-  return (await loadKernel()) !== undefined;
+  probe ??= instantiateMd5Lanes(64);
+  return (await probe) !== undefined;
 }
 
 /** Copies as much of the lane's pending chunk as its region has room for. */
@@ -65,6 +62,8 @@ export function createLaneHasher(fallback: PartHasher = md5Base64): PartHasher {
   const waiting: Job[] = [];
   const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
   let running = false;
+  // A kernel of its own (4 MiB of lane memory), compiled on first use: lanes are this hasher's.
+  let kernel: Promise<Md5Lanes | undefined> | undefined;
 
   const settle = (index: number, outcome: { md5: string } | { error: unknown }) => {
     const lane = lanes[index] as Lane;
@@ -119,7 +118,8 @@ export function createLaneHasher(fallback: PartHasher = md5Base64): PartHasher {
   };
 
   const hasher: PartHasher = async (part) => {
-    const k = await loadKernel();
+    kernel ??= instantiateMd5Lanes(ROUND_BYTES);
+    const k = await kernel;
     if (!k) return fallback(part);
     return new Promise<string>((resolve, reject) => {
       waiting.push({ part, resolve, reject });
