@@ -204,7 +204,7 @@ let nodeLanes: PartHasher | undefined;
  */
 export function defaultPartHasher(): PartHasher {
   if (hasNodeCrypto()) {
-    nodeLanes ??= createLaneHasher(md5Base64);
+    nodeLanes ??= createLaneHasher();
     return nodeLanes;
   }
   if (!canUseWorkers()) return md5Base64;

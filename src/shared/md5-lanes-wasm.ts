@@ -20,10 +20,10 @@
 
 export const LANES = 4;
 export const STATE_OFFSET = 0;
-export const MASK_OFFSET = 64;
-const START_OFFSET = 80;
-const WORDS_OFFSET = 144;
-export const LANE_DATA_OFFSET = 400;
+export const MASK_OFFSET = STATE_OFFSET + 64;
+const START_OFFSET = MASK_OFFSET + 16;
+const WORDS_OFFSET = START_OFFSET + 64;
+export const LANE_DATA_OFFSET = WORDS_OFFSET + 16 * 16;
 
 const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 const SINES = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
