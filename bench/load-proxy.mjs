@@ -22,7 +22,11 @@ const server = createServer((req, res) => {
     res.writeHead(answer.statusCode ?? 502, { etag: answer.headers.etag ?? '' });
     answer.pipe(res);
   });
-  upstream.on('error', () => res.destroy());
+  upstream.on('error', (error) => {
+    // Said on stderr, so that a failed run names its cause (curl itself only sees a closed socket).
+    console.error(`load-proxy: PUT ${key} upstream ${error.code ?? ''} ${error.message}`);
+    res.destroy();
+  });
   req.pipe(upstream);
 });
 server.listen(0, '127.0.0.1', () => {
