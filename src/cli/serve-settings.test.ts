@@ -100,7 +100,14 @@ describe('serveSettings', () => {
     });
     expect(settings({ ...BASE_ENV, PORT: '8080' }, {}, { port: '9090' }).port).toBe(9090);
     const defaults = settings(BASE_ENV);
-    expect(defaults).toMatchObject({ port: 3000, dataDir: join(dir, '.dropgate'), trustProxy: false, routes: { default: {} } });
+    expect(defaults).toMatchObject({
+      port: 3000,
+      dataDir: join(dir, '.dropgate'),
+      trustProxy: false,
+      pgPrepare: true,
+      routes: { default: {} },
+    });
+    expect(settings({ ...BASE_ENV, DROPGATE_PG_PREPARE: 'off' }).pgPrepare).toBe(false);
     expect(defaults.secret).toBeUndefined();
   });
 
@@ -111,6 +118,7 @@ describe('serveSettings', () => {
       [{ ...BASE_ENV, DROPGATE_PUBLIC_URL: 'https://u.example/app' }, /DROPGATE_PUBLIC_URL must be an origin/],
       [{ ...BASE_ENV, PORT: 'eighty' }, /PORT must be a port number/],
       [{ ...BASE_ENV, DROPGATE_TRUST_PROXY: 'maybe' }, /DROPGATE_TRUST_PROXY must be/],
+      [{ ...BASE_ENV, DROPGATE_PG_PREPARE: 'sometimes' }, /DROPGATE_PG_PREPARE must be/],
       [{ ...BASE_ENV, DROPGATE_MAX_SIZE: 'big' }, /DROPGATE_MAX_SIZE/],
       [{ ...BASE_ENV, DROPGATE_STORAGE: 'tape' }, /DROPGATE_STORAGE must be disk or s3/],
       [{ ...BASE_ENV, DROPGATE_SECRET: 'short' }, /DROPGATE_SECRET must be at least 32 bytes/],

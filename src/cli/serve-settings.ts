@@ -23,6 +23,8 @@ export interface ServeSettings {
   /** The gateway's public origin; required for the disk store. */
   publicUrl: string | undefined;
   databaseUrl: string | undefined;
+  /** Named statements on PostgreSQL (`DROPGATE_PG_PREPARE`, default on). */
+  pgPrepare: boolean;
   redisUrl: string | undefined;
   trustProxy: boolean;
   allowedOrigins: string[];
@@ -117,6 +119,7 @@ export function serveSettings(flags: ServeFlags, env: NodeJS.ProcessEnv, config:
     secret,
     publicUrl,
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    pgPrepare: env.DROPGATE_PG_PREPARE?.trim() ? envFlag(env, 'DROPGATE_PG_PREPARE') : true,
     redisUrl: env.REDIS_URL?.trim() || undefined,
     trustProxy: envFlag(env, 'DROPGATE_TRUST_PROXY'),
     allowedOrigins: list(env.DROPGATE_ALLOWED_ORIGINS ?? '').map((o) => origin(o, 'DROPGATE_ALLOWED_ORIGINS')),

@@ -144,7 +144,10 @@ export async function startServe(settings: ServeSettings, options: ServeStackOpt
     ledger =
       ledgerFromEnv(
         { DATABASE_URL: settings.databaseUrl },
-        { onIdleError: (error) => log({ level: 'warn', msg: 'postgresql connection lost', error: error.message }) },
+        {
+          prepareStatements: settings.pgPrepare,
+          onIdleError: (error) => log({ level: 'warn', msg: 'postgresql connection lost', error: error.message }),
+        },
       ) ?? (await createPGliteLedger({ dataDir: join(settings.dataDir, 'ledger') }));
     await ledger.migrate();
     redis = settings.redisUrl ? redisClient(settings.redisUrl, log) : undefined;

@@ -31,7 +31,7 @@ async function schema(): Promise<TestSchema> {
 /** A ledger in `s` with its own pool, as one gateway instance would have. */
 function instance(s: TestSchema, options: Partial<PostgresLedgerOptions> = {}) {
   const pool = createLedgerPool({ connectionString: TEST_DATABASE_URL, schema: s.name, ...options });
-  const driver = postgresDriver(pool);
+  const driver = postgresDriver(pool, options);
   const ledger = createSqlLedger(driver);
   cleanups.push(() => ledger.close());
   return { pool, driver, ledger };
@@ -133,6 +133,33 @@ describe.skipIf(!available)('PostgreSQL ledger', () => {
     // Both instances got work: the test exercised contention, not one sweeper doing everything.
     expect(claims.filter((_, i) => i % 2 === 0).flat().length).toBeGreaterThan(0);
     expect(claims.filter((_, i) => i % 2 === 1).flat().length).toBeGreaterThan(0);
+  });
+
+  it('prepares a statement once per connection and runs it again by name; never with prepareStatements: false', async () => {
+    const s = await schema();
+    const preparedAfterTwoReservations = async (prepareStatements: boolean) => {
+      // One connection, so the view below is the session's own.
+      const { driver, ledger } = instance(s, { max: 1, prepareStatements });
+      await ledger.migrate();
+      expectOk(await ledger.reserve(uploadInput()));
+      expectOk(await ledger.reserve(uploadInput()));
+      const { rows } = await driver.query<{ statement: string; runs: number }>(
+        'SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements',
+      );
+      return rows.filter((row) => row.statement.includes('dropgate_reserve')).map((row) => Number(row.runs));
+    };
+    expect(await preparedAfterTwoReservations(true)).toEqual([2]);
+    expect(await preparedAfterTwoReservations(false)).toEqual([]);
+  });
+
+  it('runs a prepared statement unprepared once a schema change altered its result columns', async () => {
+    const s = await schema();
+    const { driver } = instance(s, { max: 1 });
+    await driver.exec("CREATE TABLE t (id integer PRIMARY KEY, a text); INSERT INTO t VALUES (1, 'x')");
+    expect((await driver.query('SELECT * FROM t WHERE id = $1', [1])).rows).toEqual([{ id: 1, a: 'x' }]);
+    // As another instance's migration would; PostgreSQL then refuses the prepared statement (0A000).
+    await driver.exec('ALTER TABLE t ADD COLUMN b text');
+    expect((await driver.query('SELECT * FROM t WHERE id = $1', [1])).rows).toEqual([{ id: 1, a: 'x', b: null }]);
   });
 
   it('migrates once when several instances start together (advisory lock)', async () => {
