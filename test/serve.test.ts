@@ -156,6 +156,14 @@ describe('dropgate serve with API keys and JWTs', () => {
     expect(requests).toContainEqual(expect.objectContaining({ method: 'POST', path: '/api/upload', status: 200, userId: 'dave' }));
     expect(requests).toContainEqual(expect.objectContaining({ method: 'PUT', path: '/api/upload/_disk/…', status: 200 }));
     expect(requests.filter((e) => e.userId === 'alice').length).toBeGreaterThanOrEqual(3);
+    // The gateway's own entries carry the id of the request they were made for.
+    const completed = entries.filter((e) => e.msg === 'upload completed');
+    expect(completed.length).toBeGreaterThanOrEqual(1);
+    for (const entry of completed) {
+      expect(requests).toContainEqual(
+        expect.objectContaining({ requestId: entry.requestId, method: 'POST', path: expect.stringMatching(/\/complete$/), status: 200 }),
+      );
+    }
 
     const presigned = String(signed.json.presignedUrl);
     const token = presigned.slice(presigned.indexOf('/_disk/') + '/_disk/'.length);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fromNodeRequest, sendNodeResponse } from '../adapters/node.js';
 import { createPGliteLedger } from '../ledger/pglite.js';
 import type { Ledger } from '../ledger/types.js';
-import type { LogEntry, RouteConfig } from '../server/config.js';
+import type { Logger, RouteConfig } from '../server/config.js';
 import { createDropgate, type Dropgate } from '../server/gateway.js';
 import { DropgateError } from '../shared/errors.js';
 import { json } from '../shared/http.js';
@@ -29,7 +29,7 @@ export interface EmbeddedOptions {
   routes?: Record<string, RouteConfig>;
   allowedOrigins?: string[];
   trustProxy?: boolean;
-  log?: (entry: LogEntry) => void;
+  log?: Logger;
   /** Called for each answered request, for the dev server's request log. */
   onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
   sweepIntervalMs?: number;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ledger } from '../ledger/types.js';
-import type { LogEntry } from '../server/config.js';
+import type { Logger } from '../server/config.js';
 import { DropgateError } from '../shared/errors.js';
 import type { GatewayResponse } from '../shared/http.js';
 import { json } from '../shared/http.js';
@@ -63,7 +63,7 @@ function bounded(check: HealthCheck): Promise<unknown> {
  * Answers carry only check names and error codes; the details go to the log, not to whoever polls.
  * @example await healthz({ ledger: ledgerCheck(ledger), storage: diskCheck(dir) }, log)
  */
-export async function healthz(checks: Record<string, HealthCheck>, log: (entry: LogEntry) => void): Promise<GatewayResponse> {
+export async function healthz(checks: Record<string, HealthCheck>, log: Logger): Promise<GatewayResponse> {
   const names = Object.keys(checks);
   const results = await Promise.all(
     names.map(async (name) => {

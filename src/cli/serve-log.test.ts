@@ -1,19 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger, redactSecrets, requestIdOf, withRequestScope } from './serve-log.js';
+import type { GatewayRequest } from '../shared/http.js';
+import { createJsonLogger, redactSecrets, requestIdOf, setRequestScope } from './serve-log.js';
 
 describe('serve logs', () => {
-  it('stamps time and the request id of the request being served, across awaits', async () => {
+  it('stamps time, and the id of the request an entry was made for', () => {
     const lines: string[] = [];
     const log = createJsonLogger((line) => lines.push(line));
-    await withRequestScope({ requestId: 'req-1' }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      log({ level: 'info', msg: 'inside' });
-    });
+    const raw = {};
+    setRequestScope(raw, { requestId: 'req-1' });
+    log({ level: 'info', msg: 'inside' }, { raw } as GatewayRequest);
     log({ level: 'warn', msg: 'outside' });
-    const [inside, outside] = lines.map((line) => JSON.parse(line));
+    log({ level: 'warn', msg: 'another request' }, { raw: {} } as GatewayRequest);
+    const [inside, outside, another] = lines.map((line) => JSON.parse(line));
     expect(inside).toMatchObject({ level: 'info', msg: 'inside', requestId: 'req-1' });
     expect(Object.keys(inside).slice(0, 4)).toEqual(['time', 'level', 'msg', 'requestId']);
     expect(outside.requestId).toBeUndefined();
+    expect(another.requestId).toBeUndefined();
     expect(lines.every((line) => line.indexOf('\n') === line.length - 1)).toBe(true);
   });
 

@@ -1,28 +1,32 @@
 /**
  * `dropgate serve`'s structured logs: one JSON object per line, each stamped with the time and,
- * inside a request, that request's id, so the gateway's own entries line up with the request line.
- * Presigned URLs, disk tokens, API keys and JWTs are bearer secrets and never reach a line.
+ * for an entry made while serving a request, that request's id, so the gateway's own entries line
+ * up with the request line. Presigned URLs, disk tokens, API keys and JWTs are bearer secrets and
+ * never reach a line.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { LogEntry } from '../server/config.js';
+import type { Logger } from '../server/config.js';
 
-/** What is known about the request being served, for every log entry made while serving it. */
+/** What is known about a request being served, for every log entry made while serving it. */
 export interface RequestScope {
   requestId: string;
   userId?: string;
 }
 
-const scope = new AsyncLocalStorage<RequestScope>();
+// Keyed by the runtime's request object (an IncomingMessage), which the gateway hands the logger
+// with each entry, and `authenticate` as `raw`. Not AsyncLocalStorage: on Node 20 that hooks every
+// promise the process makes, which cost the sign endpoint ~4% of its CPU (BENCHMARKS.md, endpoint).
+const scopes = new WeakMap<object, RequestScope>();
 
-/** Runs `fn` with `requestScope()` answering `value` in everything it calls, awaits included. */
-export function withRequestScope<T>(value: RequestScope, fn: () => T): T {
-  return scope.run(value, fn);
+/** Ties `scope` to the request object `raw` for as long as that object lives. */
+export function setRequestScope(raw: object, scope: RequestScope): void {
+  scopes.set(raw, scope);
 }
 
-/** The scope of the request being served, or undefined outside one (start-up, sweeper). */
-export function requestScope(): RequestScope | undefined {
-  return scope.getStore();
+/** The scope set for a request (a gateway request, or what `authenticate` sees), if any. */
+export function requestScopeOf(request: { raw: unknown } | undefined): RequestScope | undefined {
+  const raw = request?.raw;
+  return typeof raw === 'object' && raw !== null ? scopes.get(raw) : undefined;
 }
 
 // An id a client or proxy sent us: kept when it is short and plain, so logs stay greppable and
@@ -56,7 +60,7 @@ export function redactSecrets(line: string): string {
  * A logger writing one redacted JSON line per entry.
  * @example const log = createJsonLogger((line) => process.stdout.write(line)); log({ level: 'info', msg: 'listening', port });
  */
-export function createJsonLogger(write: (line: string) => void, secrets: readonly string[] = []): (entry: LogEntry) => void {
+export function createJsonLogger(write: (line: string) => void, secrets: readonly string[] = []): Logger {
   // Configured secrets (API keys) are cut by value too, whatever shape they have: one pass over
   // the line for all of them (a `serve` with many API keys logs a line per request), longest
   // first so that a secret holding another is cut whole.
@@ -65,8 +69,8 @@ export function createJsonLogger(write: (line: string) => void, secrets: readonl
     .sort((a, b) => b.length - a.length)
     .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const cut = literal.length > 0 ? new RegExp(literal.join('|'), 'g') : undefined;
-  return (entry) => {
-    const current = scope.getStore();
+  return (entry, request) => {
+    const current = requestScopeOf(request);
     // Key order is reading order: when, how bad, what, which request, then the details.
     const { level, msg, ...details } = entry;
     const stamped = { time: new Date().toISOString(), level, msg, ...(current ? { requestId: current.requestId } : {}), ...details };

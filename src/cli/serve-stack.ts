@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { createPGliteLedger } from '../ledger/pglite.js';
 import { ledgerFromEnv } from '../ledger/postgres.js';
 import type { Ledger } from '../ledger/types.js';
-import type { Authenticate, LogEntry } from '../server/config.js';
+import type { Authenticate, Logger } from '../server/config.js';
 import { createDropgate, type Dropgate } from '../server/gateway.js';
 import { createRedisClient, redisRateLimiter } from '../server/rate-limit-redis.js';
 import { createDiskStorage, type DiskStorage } from '../storage/disk.js';
@@ -21,7 +21,7 @@ import { ConfigError } from './config-file.js';
 import { secretFor } from './embedded.js';
 import { diskCheck, type HealthCheck, healthz, ledgerCheck, type Readiness, redisCheck, storageCheck } from './health.js';
 import { createServeListener } from './serve-http.js';
-import { requestScope } from './serve-log.js';
+import { requestScopeOf } from './serve-log.js';
 import type { ServeSettings } from './serve-settings.js';
 
 export interface ServeStack {
@@ -38,7 +38,7 @@ export interface ServeStack {
 }
 
 export interface ServeStackOptions {
-  log: (entry: LogEntry) => void;
+  log: Logger;
   /** The store when it is not the disk store in the data folder (DROPGATE_STORAGE=s3). */
   storage?: Storage;
   sweepIntervalMs?: number;
@@ -48,14 +48,14 @@ export interface ServeStackOptions {
 function recordingUser(authenticate: Authenticate): Authenticate {
   return async (request) => {
     const identity = await authenticate(request);
-    const scope = requestScope();
+    const scope = requestScopeOf(request);
     if (scope && identity?.userId) scope.userId = identity.userId;
     return identity;
   };
 }
 
 /** A Redis client that logs when it goes away and comes back, not every reconnect attempt. */
-function redisClient(url: string, log: (entry: LogEntry) => void): Redis {
+function redisClient(url: string, log: Logger): Redis {
   let down = false;
   const client = createRedisClient(url, {
     onError: (error) => {

@@ -16,21 +16,23 @@ export async function handleComplete(ctx: GatewayContext, request: GatewayReques
   const { userId } = await callerOf(ctx, request);
   const body = parseWith(CompleteRequestSchema, await readJson(request));
   const upload = await ownUpload(ctx, id, userId);
-  return json(200, { file: await completeOnce(ctx, upload, body.parts) });
+  return json(200, { file: await completeOnce(ctx, upload, { claimedParts: body.parts, request }) });
+}
+
+/** The parts the client says it sent, and the request that asked (named in the log). */
+interface CompleteCall {
+  claimedParts?: { partNumber: number; etag: string }[] | undefined;
+  request: GatewayRequest;
 }
 
 /**
  * Verifies and records an upload, sharing one run among parallel callers in this process: complete,
  * and a first read of a still-pending file (`files.ts`). The caller has checked access.
  */
-export function completeOnce(
-  ctx: GatewayContext,
-  upload: UploadRecord,
-  claimedParts?: { partNumber: number; etag: string }[],
-): Promise<FileRecord> {
+export function completeOnce(ctx: GatewayContext, upload: UploadRecord, call: CompleteCall): Promise<FileRecord> {
   let completion = ctx.completions.get(upload.id);
   if (!completion) {
-    completion = completeUpload(ctx, upload, claimedParts).finally(() => ctx.completions.delete(upload.id));
+    completion = completeUpload(ctx, upload, call).finally(() => ctx.completions.delete(upload.id));
     ctx.completions.set(upload.id, completion);
   }
   return completion;
@@ -45,11 +47,7 @@ export function assertPending(upload: UploadRecord): void {
   }
 }
 
-async function completeUpload(
-  ctx: GatewayContext,
-  upload: UploadRecord,
-  claimedParts: { partNumber: number; etag: string }[] | undefined,
-): Promise<FileRecord> {
+async function completeUpload(ctx: GatewayContext, upload: UploadRecord, { claimedParts, request }: CompleteCall): Promise<FileRecord> {
   if (upload.status === 'completed') return fileRecordOf(ctx, upload);
   assertPending(upload);
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
@@ -70,7 +68,7 @@ async function completeUpload(
   await runCompleteHook(ctx, route, upload);
   const { changed, upload: recorded } = await ctx.ledger.complete(upload.id, { size: verdict.object.size, etag: verdict.object.etag });
   if (!changed) assertPending(recorded);
-  else ctx.log({ level: 'info', msg: 'upload completed', uploadId: upload.id, userId: upload.userId, size: recorded.size });
+  else ctx.log({ level: 'info', msg: 'upload completed', uploadId: upload.id, userId: upload.userId, size: recorded.size }, request);
   return fileRecordOf(ctx, recorded);
 }
 

@@ -4,6 +4,7 @@
  */
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Ledger } from '../ledger/types.js';
+import type { GatewayRequest } from '../shared/http.js';
 import { GiB, MiB, parseSize } from '../shared/sizes.js';
 import type { Storage } from '../storage/types.js';
 import type { Hooks } from './hooks.js';
@@ -94,6 +95,12 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
+/**
+ * Receives the gateway's log entries. `request` is the request being served when the entry was
+ * made (absent for the sweeper's), so a server can tie the entry to its own log of that request.
+ */
+export type Logger = (entry: LogEntry, request?: GatewayRequest) => void;
+
 export interface DropgateOptions {
   storage: Storage;
   ledger: Ledger;
@@ -113,7 +120,7 @@ export interface DropgateOptions {
   allowedOrigins?: readonly string[];
   rateLimiter?: RateLimiterFactory;
   hooks?: Hooks;
-  log?: (entry: LogEntry) => void;
+  log?: Logger;
   /** Clock, for tests. */
   now?: () => Date;
 }

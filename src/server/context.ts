@@ -6,7 +6,7 @@ import { DropgateError } from '../shared/errors.js';
 import type { GatewayRequest } from '../shared/http.js';
 import { type FileRecord, MAX_JSON_BODY_BYTES } from '../shared/protocol.js';
 import type { Storage } from '../storage/types.js';
-import type { Authenticate, LogEntry, ResolvedRoute } from './config.js';
+import type { Authenticate, Logger, ResolvedRoute } from './config.js';
 import type { Hooks } from './hooks.js';
 import { clientIp, identify } from './identity.js';
 import { assertNotCrossSite, type OriginPolicy } from './origin.js';
@@ -25,7 +25,7 @@ export interface GatewayContext {
   trustProxy: boolean;
   authenticate: Authenticate | undefined;
   hooks: Hooks;
-  log: (entry: LogEntry) => void;
+  log: Logger;
   now: () => Date;
   /** Completions running in this process, by upload id, so parallel calls share one. */
   completions: Map<string, Promise<FileRecord>>;

@@ -62,7 +62,7 @@ export async function handleRead(ctx: GatewayContext, request: GatewayRequest, i
   }
   let upload = found;
   if (found.status === 'pending') {
-    await completeOnce(ctx, found).catch((error: unknown) => {
+    await completeOnce(ctx, found, { request }).catch((error: unknown) => {
       throw isDropgateError(error) && NO_FILE_YET.has(error.code) ? notFound : error;
     });
     upload = (await ctx.ledger.getUpload(id)) ?? found;
@@ -70,7 +70,7 @@ export async function handleRead(ctx: GatewayContext, request: GatewayRequest, i
   const object = await ctx.storage.head(upload.key);
   if (!object) throw notFound;
   if (upload.etag !== null && unquote(object.etag) !== unquote(upload.etag)) {
-    ctx.log({ level: 'warn', msg: 'stored file changed after complete; not served', uploadId: id, userId: upload.userId });
+    ctx.log({ level: 'warn', msg: 'stored file changed after complete; not served', uploadId: id, userId: upload.userId }, request);
     throw new DropgateError('UPLOAD_INTEGRITY_FAILED', 'The stored file is not the one that was verified; it was changed after upload.');
   }
   const route = ctx.routes.get(upload.route) ?? ctx.defaultRoute;
@@ -86,6 +86,6 @@ export async function handleDeleteFile(ctx: GatewayContext, request: GatewayRequ
   const deleted = /^[0-9a-f-]{36}$/.test(id) ? await ctx.ledger.deleteFile(id, userId) : undefined;
   if (!deleted) throw new DropgateError('NOT_FOUND', 'No such file.');
   await ctx.storage.delete(deleted.key);
-  ctx.log({ level: 'info', msg: 'file deleted', uploadId: id, userId, size: deleted.size });
+  ctx.log({ level: 'info', msg: 'file deleted', uploadId: id, userId, size: deleted.size }, request);
   return json(200, { id, deleted: true });
 }

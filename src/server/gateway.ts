@@ -95,15 +95,18 @@ async function route(ctx: GatewayContext, request: GatewayRequest, rest: string)
   throw new DropgateError('NOT_FOUND', 'No such endpoint.');
 }
 
-function render(ctx: GatewayContext, error: unknown): GatewayResponse {
+function render(ctx: GatewayContext, error: unknown, request: GatewayRequest): GatewayResponse {
   if (error instanceof DropgateError) {
     const headers: Record<string, string> = {};
     if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number')
       headers['retry-after'] = String(error.details.retryAfter);
-    if (error.status >= 500) ctx.log({ level: 'error', msg: error.message, code: error.code, cause: String(error.cause ?? '') });
+    if (error.status >= 500) ctx.log({ level: 'error', msg: error.message, code: error.code, cause: String(error.cause ?? '') }, request);
     return json(error.status, error.toBody(), headers);
   }
-  ctx.log({ level: 'error', msg: 'unexpected error', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  ctx.log(
+    { level: 'error', msg: 'unexpected error', error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+    request,
+  );
   return json(500, new DropgateError('INTERNAL_ERROR', 'Something went wrong on the server.').toBody());
 }
 
@@ -129,7 +132,7 @@ export function createDropgate(options: DropgateOptions): Dropgate {
       try {
         response = await route(ctx, request, request.pathname.slice(basePath.length));
       } catch (error) {
-        response = render(ctx, error);
+        response = render(ctx, error, request);
       }
       const origin = corsOrigin(request, ctx.originPolicy);
       if (origin) {
