@@ -99,6 +99,30 @@ describe('createSqlLedger', () => {
   });
 });
 
+describe('reservations', () => {
+  it('go as one statement when made in one turn of the event loop; alone when made alone', async () => {
+    const driver = pgliteDriver(await memoryTemplate.clone());
+    await createSqlLedger(driver).migrate();
+    const sent: number[] = [];
+    const counted = createSqlLedger({
+      ...driver,
+      query: (sql, params) => {
+        if (sql.includes('dropgate_reserve')) sent.push(params?.length ?? 0);
+        return driver.query(sql, params);
+      },
+    });
+    const inputs = Array.from({ length: 6 }, (_, i) => uploadInput({ userId: `user${i % 3}` }));
+    const results = await Promise.all(inputs.map((input) => counted.reserve(input)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(sent).toHaveLength(1);
+    expectOk(await counted.reserve(uploadInput()));
+    expect(sent).toHaveLength(2);
+    // The first statement carried all six: six times the parameters of the single one.
+    expect(sent[0]).toBe(6 * (sent[1] as number));
+    await driver.close();
+  });
+});
+
 describe('migrate', () => {
   const steps = [
     { version: 2, name: 'b', sql: 'ALTER TABLE t ADD COLUMN b int' },
