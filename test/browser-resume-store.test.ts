@@ -245,4 +245,21 @@ describe.skipIf(!chromium.available)('browser defaults degrade, never fail the u
     for (const { md5 } of md5s) expect(md5).toMatch(/^[A-Za-z0-9+/]{22}==$/);
     await page.close();
   });
+
+  it('hashes with the JS MD5 in a worker when a CSP allows blob: workers but not WebAssembly', async () => {
+    const page = await browser.newPage();
+    await countWorkers(page);
+    // No 'wasm-unsafe-eval': the SIMD kernel may not compile, on the page or in its workers.
+    await routeClientPage(page, stack.url, {
+      headers: { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; worker-src blob:" },
+    });
+    const result = await page.evaluate(uploadInPage, {});
+    expect(result).toMatchObject({ ok: true, size: 20 * 1024 * 1024 + 3 });
+    const workers = await workerStats(page);
+    expect(workers.md5s).toBe(2);
+    expect(workers.laneMd5s).toBe(0);
+    if (!result.ok) return;
+    expect((await stack.stack.ledger.partChecksums(result.id)).map((p) => p.partNumber)).toEqual([1, 2]);
+    await page.close();
+  });
 });

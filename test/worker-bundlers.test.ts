@@ -29,15 +29,23 @@ describe.each(variants)('the worker script of an esbuild bundle, $name', ({ opti
       ...options,
     });
     const scope: { bundle?: { md5WorkerSource(): string } } = {};
-    runInNewContext(result.outputFiles?.[0]?.text ?? '', scope);
+    runInNewContext(result.outputFiles?.[0]?.text ?? '', Object.assign(scope, { btoa }));
     const source = scope.bundle?.md5WorkerSource() ?? '';
 
-    const worker: { onmessage?: (event: { data: unknown }) => void } = {};
-    const replies: unknown[] = [];
-    runInNewContext(source, Object.assign(worker, { btoa, postMessage: (reply: unknown) => replies.push(reply) }));
-    const bytes = randomBytes(5 * 1024 * 1024 + 11);
-    worker.onmessage?.({ data: { id: 1, part: new Blob([bytes]) } });
-    await vi.waitFor(() => expect(replies).toHaveLength(1));
-    expect(replies[0]).toEqual({ id: 1, md5: createHash('md5').update(bytes).digest('base64') });
+    // Four parts at once, as the pool hands them: with the SIMD kernel they share its lanes; in a
+    // context without WebAssembly (as under a CSP that forbids it) the JS MD5 takes them in turn.
+    const parts = [5 * 1024 * 1024 + 11, 3 * 1024 * 1024, 100, 1024 * 1024 + 64].map((size) => randomBytes(size));
+    for (const withKernel of [true, false]) {
+      const worker: { onmessage?: (event: { data: unknown }) => void } = {};
+      const replies: { id: number }[] = [];
+      const globals = { atob, btoa, postMessage: (reply: { id: number }) => replies.push(reply) };
+      runInNewContext(source, Object.assign(worker, globals, withKernel ? {} : { WebAssembly: undefined }));
+      for (const [i, bytes] of parts.entries()) worker.onmessage?.({ data: { id: i + 1, part: new Blob([bytes]) } });
+      await vi.waitFor(() => expect(replies).toHaveLength(parts.length), { timeout: 10_000 });
+      const byId = [...replies].sort((a, b) => a.id - b.id);
+      expect(byId).toEqual(
+        parts.map((bytes, i) => ({ id: i + 1, md5: createHash('md5').update(bytes).digest('base64'), lanes: withKernel })),
+      );
+    }
   });
 });

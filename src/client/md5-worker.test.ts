@@ -26,7 +26,7 @@ class VmWorker {
       const source = await (resolveObjectURL(url) as Blob).text();
       const scope: NonNullable<typeof this.scope> = {};
       const postMessage = (data: unknown) => queueMicrotask(() => !this.ended && this.onmessage?.({ data }));
-      runInNewContext(source, Object.assign(scope, { btoa, postMessage }));
+      runInNewContext(source, Object.assign(scope, { atob, btoa, postMessage }));
       this.scope = scope;
     })().catch(() => this.onerror?.({ preventDefault() {} }));
   }
@@ -52,18 +52,18 @@ describe('md5WorkerSource', () => {
   it('is one self-contained script: in a bare context it hashes across chunk boundaries like node:crypto', async () => {
     const replies: unknown[] = [];
     const scope: { onmessage?: (event: { data: unknown }) => void } = {};
-    runInNewContext(md5WorkerSource(), Object.assign(scope, { btoa, postMessage: (reply: unknown) => replies.push(reply) }));
+    runInNewContext(md5WorkerSource(), Object.assign(scope, { atob, btoa, postMessage: (reply: unknown) => replies.push(reply) }));
     const sizes = [0, 3, 4 * 1024 * 1024, 4 * 1024 * 1024 + 1, 9 * 1024 * 1024 + 7];
     const inputs = sizes.map((size) => randomBytes(size));
     for (const [i, bytes] of inputs.entries()) scope.onmessage?.({ data: { id: i + 1, part: new Blob([bytes]) } });
     await vi.waitFor(() => expect(replies).toHaveLength(sizes.length));
-    expect(replies).toEqual(expect.arrayContaining(inputs.map((bytes, i) => ({ id: i + 1, md5: md5Of(bytes) }))));
+    expect(replies).toEqual(expect.arrayContaining(inputs.map((bytes, i) => ({ id: i + 1, md5: md5Of(bytes), lanes: true }))));
   });
 
   it('answers an error, not a hang, for a part it cannot read', async () => {
     const replies: unknown[] = [];
     const scope: { onmessage?: (event: { data: unknown }) => void } = {};
-    runInNewContext(md5WorkerSource(), Object.assign(scope, { btoa, postMessage: (reply: unknown) => replies.push(reply) }));
+    runInNewContext(md5WorkerSource(), Object.assign(scope, { atob, btoa, postMessage: (reply: unknown) => replies.push(reply) }));
     const unreadable = { size: 10, slice: () => ({ arrayBuffer: () => Promise.reject(new Error('NotReadableError')) }) };
     scope.onmessage?.({ data: { id: 7, part: unreadable } });
     await vi.waitFor(() => expect(replies).toEqual([{ id: 7, error: 'NotReadableError' }]));

@@ -89,15 +89,16 @@ export async function openClientPage(browser: Browser, origin: string, options: 
  */
 export async function countWorkers(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const stats = { created: 0, posted: 0, md5s: 0, terminated: 0 };
+    const stats = { created: 0, posted: 0, md5s: 0, laneMd5s: 0, terminated: 0 };
     (window as unknown as { workerStats: typeof stats }).workerStats = stats;
     const Native = window.Worker;
     window.Worker = class extends Native {
       constructor(url: string | URL, options?: WorkerOptions) {
         super(url, options);
         stats.created += 1;
-        this.addEventListener('message', (event: MessageEvent<{ md5?: unknown }>) => {
+        this.addEventListener('message', (event: MessageEvent<{ md5?: unknown; lanes?: unknown }>) => {
           if (typeof event.data?.md5 === 'string') stats.md5s += 1;
+          if (event.data?.lanes === true) stats.laneMd5s += 1;
         });
       }
       override postMessage(message: unknown, options?: unknown): void {
@@ -116,6 +117,8 @@ export interface WorkerStats {
   created: number;
   posted: number;
   md5s: number;
+  /** Of those, the ones the SIMD MD5 computed (four parts at once). */
+  laneMd5s: number;
   terminated: number;
 }
 
