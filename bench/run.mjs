@@ -1,4 +1,4 @@
-/** `npm run bench -- <presign|endpoint|datapath|memory|load|reserve|control|md5> [--runs N] [...]`: one comparison per subcommand. */
+/** `npm run bench -- <presign|endpoint|datapath|memory|load|reserve|control|md5|md5-browser> [--runs N] [...]`: one comparison per subcommand. */
 import { parseFlags } from './stats.mjs';
 
 const [name, ...rest] = process.argv.slice(2);
@@ -20,6 +20,7 @@ const subcommands = {
   reserve: { file: './reserve.mjs', defaults: { runs: 5, count: 2000, users: 50, concurrency: 50, batch: '4,16,50' } },
   control: { file: './control.mjs', defaults: { runs: 5, calls: 200 } },
   md5: { file: './md5.mjs', defaults: { runs: 5, size: 1_073_741_824, part: 16_777_216 } },
+  'md5-browser': { file: './md5-browser.mjs', defaults: { runs: 5, size: 268_435_456, part: 16_777_216 } },
 };
 const sub = subcommands[name];
 if (!sub) {

@@ -2,17 +2,20 @@
  * Part MD5s off the main thread: Web Workers started from a Blob URL built from the source text of
  * self-contained functions. Where WebAssembly SIMD may run, one worker hashes four parts at once
  * with the SIMD MD5 (`driveMd5Lanes` over the kernel's bytes, carried in the script); elsewhere (a
- * CSP without `wasm-unsafe-eval`, no SIMD) a small pool of
- * workers each runs `createMd5` from `md5.ts`, one part at a time. No worker file to ship and no
- * bundler plugin to configure: it works in any bundle. A part goes to a worker as its Blob slice
- * (a reference, not a copy: Blobs are structured-cloneable), and the worker reads it a chunk at a
- * time, so memory stays bounded whatever the part size. Where workers cannot run (none, a CSP that
- * forbids `blob:` workers, a bundle that broke the copied source) it falls back to the main thread.
+ * CSP without `wasm-unsafe-eval`, no SIMD) a small pool of workers each runs `createMd5` from
+ * `md5.ts`, one part at a time. No worker file to ship and no bundler plugin to configure: it
+ * works in any bundle (the script: `md5-worker-script.ts`). A part goes to a worker as its Blob
+ * slice (a reference, not a copy: Blobs are structured-cloneable), and the worker reads it a chunk
+ * at a time, so memory stays bounded whatever the part size. Where workers cannot run (none, a CSP
+ * that forbids `blob:` workers, a bundle that broke the copied source) it falls back to the main
+ * thread.
  */
-import { driveMd5Lanes, LANES, MD5_LANES_LAYOUT, type Md5LanesLayout, md5LanesBytes } from '../shared/md5-lanes.js';
+import { LANES } from '../shared/md5-lanes.js';
 import { md5Base64, type PartHasher } from './hash-part.js';
-import { createMd5, toBase64 } from './md5.js';
 import { createLaneHasher } from './md5-lanes.js';
+import { md5WorkerSource, type WorkerReply, type WorkerRequest, workerKernel } from './md5-worker-script.js';
+
+export { md5WorkerSource };
 
 /** A `PartHasher` backed by workers; they end on their own when idle, or at once with `terminate()`. */
 export type WorkerHasher = PartHasher & {
@@ -30,174 +33,6 @@ export interface WorkerHasherOptions {
   idleMs?: number;
   /** Hashes parts when workers cannot. Default `md5Base64` (the pure-JS MD5 on the main thread). */
   fallback?: PartHasher;
-}
-
-/** Bytes the worker reads at a time: a lane's region with the SIMD MD5, a chunk with the JS one. */
-const CHUNK_BYTES = 1024 * 1024;
-
-type Request = { id: number; part: Blob };
-/** `lanes`: whether the SIMD MD5 hashed it (the JS MD5 otherwise). */
-type Reply = { id: number; md5?: string; lanes?: boolean; error?: string };
-
-/** The SIMD kernel as the worker gets it: its bytes in base64, and its memory layout. */
-interface WorkerKernel {
-  bytes: string;
-  layout: Md5LanesLayout;
-}
-
-let kernelHere: WorkerKernel | null | undefined;
-
-/**
- * The kernel for workers where it can run: WebAssembly with SIMD, and no Content-Security-Policy
- * against compiling it (a `blob:` worker inherits the page's). Decided once, synchronously.
- */
-function workerKernel(): WorkerKernel | null {
-  if (kernelHere !== undefined) return kernelHere;
-  kernelHere = null;
-  try {
-    const bytes = md5LanesBytes(CHUNK_BYTES);
-    // A CSP without 'wasm-unsafe-eval' refuses any module, however small; `validate` checks SIMD.
-    new WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-    if (WebAssembly.validate(bytes)) kernelHere = { bytes: toBase64(bytes), layout: MD5_LANES_LAYOUT };
-  } catch {
-    kernelHere = null;
-  }
-  return kernelHere;
-}
-
-interface WorkerScope {
-  onmessage: ((event: { data: Request }) => void) | null;
-  postMessage(reply: Reply): void;
-}
-
-/**
- * The worker's program. It runs from its source text, so it uses nothing but its arguments and
- * globals: no async/await and no named inner functions, which bundlers may turn into calls to
- * helpers defined outside this function (`__async`, `__name`); test/worker-bundlers.test.ts checks.
- * With the kernel, up to four parts share its lanes, a chunk of each per round, and parts that
- * arrive take the lanes that free up; without it (or if it does not compile), one part at a time.
- */
-function workerMain(
-  newMd5: typeof createMd5,
-  base64: typeof toBase64,
-  chunkBytes: number,
-  drive: typeof driveMd5Lanes,
-  kernel: WorkerKernel | null,
-): void {
-  const scope = globalThis as unknown as WorkerScope;
-  const fail = {
-    reply(id: number, error: unknown): void {
-      scope.postMessage({ id, error: String((error as Error | undefined)?.message ?? error) });
-    },
-  };
-  let k: ReturnType<typeof driveMd5Lanes> | undefined;
-  if (kernel) {
-    try {
-      const raw = atob(kernel.bytes);
-      const bytes = new Uint8Array(raw.length);
-      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-      k = drive(new WebAssembly.Instance(new WebAssembly.Module(bytes)), chunkBytes, kernel.layout);
-    } catch {
-      k = undefined;
-    }
-  }
-  if (!k || !kernel) {
-    scope.onmessage = (event) => {
-      const { id, part } = event.data;
-      const md5 = newMd5();
-      // A method, not `const step = …`, for the same reason as in `createMd5` (keepNames).
-      const read = {
-        from(at: number): Promise<void> | undefined {
-          if (at >= part.size) {
-            scope.postMessage({ id, md5: base64(md5.digest()), lanes: false });
-            return undefined;
-          }
-          return part
-            .slice(at, at + chunkBytes)
-            .arrayBuffer()
-            .then((buffer) => {
-              md5.update(new Uint8Array(buffer));
-              return read.from(at + chunkBytes);
-            });
-        },
-      };
-      new Promise<void>((resolve) => resolve(read.from(0))).catch((error: unknown) => fail.reply(id, error));
-    };
-    return;
-  }
-  const lanes = k;
-  // Per lane: the part, how far it was read, and the bytes at the start of its region (the
-  // partial block the last round left, then this round's chunk).
-  const held: ({ id: number; part: Blob; at: number; filled: number } | undefined)[] = [];
-  for (let i = 0; i < kernel.layout.lanes; i++) held.push(undefined);
-  const waiting: Request[] = [];
-  const pump = {
-    running: false,
-    round(): void {
-      for (let i = 0; i < held.length && waiting.length > 0; i++) {
-        if (held[i]) continue;
-        const next = waiting.shift() as Request;
-        held[i] = { id: next.id, part: next.part, at: 0, filled: 0 };
-        lanes.reset(i);
-      }
-      pump.running = held.some((lane) => lane !== undefined);
-      if (!pump.running) return;
-      const reads = held.map((lane) =>
-        lane && lane.at < lane.part.size
-          ? lane.part
-              .slice(lane.at, lane.at + chunkBytes - lane.filled)
-              .arrayBuffer()
-              .then(
-                (buffer) => ({ buffer, error: undefined }),
-                (error: unknown) => ({ buffer: undefined, error }),
-              )
-          : undefined,
-      );
-      Promise.all(reads)
-        .then((results) => {
-          const filled = held.map((lane, i) => {
-            const result = results[i];
-            if (!lane) return 0;
-            if (result?.buffer) {
-              lanes.region(i).set(new Uint8Array(result.buffer), lane.filled);
-              lane.filled += result.buffer.byteLength;
-              lane.at += result.buffer.byteLength;
-            } else if (result) {
-              fail.reply(lane.id, result.error);
-              held[i] = undefined;
-              return 0;
-            }
-            return lane.filled;
-          });
-          const left = lanes.consume(filled);
-          held.forEach((lane, i) => {
-            if (!lane) return;
-            lane.filled = left[i] as number;
-            if (lane.at < lane.part.size) return;
-            scope.postMessage({ id: lane.id, md5: base64(lanes.finish(i, lane.filled, lane.part.size)), lanes: true });
-            held[i] = undefined;
-          });
-          pump.round();
-        })
-        .catch((error: unknown) => {
-          held.forEach((lane, i) => {
-            if (lane) fail.reply(lane.id, error);
-            held[i] = undefined;
-          });
-          pump.round();
-        });
-    },
-  };
-  scope.onmessage = (event) => {
-    waiting.push(event.data);
-    if (!pump.running) pump.round();
-  };
-}
-
-/** The worker's whole script: the program and the MD5 it runs, as source text. */
-export function md5WorkerSource(): string {
-  const kernel = JSON.stringify(workerKernel());
-  return `"use strict";(${workerMain.toString()})(${createMd5.toString()},${toBase64.toString()},${CHUNK_BYTES},${driveMd5Lanes.toString()},${kernel});`;
 }
 
 /** Whether this runtime has classic Web Workers and Blob URLs to start them from. */
@@ -262,14 +97,14 @@ export function createWorkerHasher(options: WorkerHasherOptions = {}): WorkerHas
     clearTimeout(slot.idleTimer);
     slot.idleTimer = undefined;
     slot.jobs.set(id, job);
-    slot.worker.postMessage({ id, part: job.part } satisfies Request);
+    slot.worker.postMessage({ id, part: job.part } satisfies WorkerRequest);
   };
 
   const spawn = (): Slot | undefined => {
     try {
       url ??= URL.createObjectURL(new Blob([md5WorkerSource()], { type: 'text/javascript' }));
       const slot: Slot = { worker: new Worker(url), jobs: new Map(), idleTimer: undefined };
-      slot.worker.onmessage = (event: MessageEvent<Reply>) => {
+      slot.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
         const { id, md5, error } = event.data;
         const job = slot.jobs.get(id);
         if (!job) return;
