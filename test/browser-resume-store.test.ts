@@ -224,42 +224,39 @@ describe.skipIf(!chromium.available)('browser defaults degrade, never fail the u
     });
   }
 
-  it('hashes on the main thread when a CSP forbids blob: workers, and the storage still gets checked MD5s', async () => {
+  /** An upload from a page served with `csp`; what its workers did, and the CSP reports it logged. */
+  async function uploadUnderCsp(csp: string) {
     const page = await browser.newPage();
     await countWorkers(page);
     const violations: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
     });
-    await routeClientPage(page, stack.url, {
-      headers: { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; worker-src 'none'" },
-    });
+    await routeClientPage(page, stack.url, { headers: { 'content-security-policy': csp } });
     const result = await page.evaluate(uploadInPage, {});
-    expect(result).toMatchObject({ ok: true, size: 20 * 1024 * 1024 + 3 });
     const workers = await workerStats(page);
+    await page.close();
+    return { result, workers, violations };
+  }
+
+  it('hashes on the main thread when a CSP forbids blob: workers, and the storage still gets checked MD5s', async () => {
+    const { result, workers, violations } = await uploadUnderCsp("default-src 'self'; script-src 'unsafe-inline'; worker-src 'none'");
+    expect(result).toMatchObject({ ok: true, size: 20 * 1024 * 1024 + 3 });
     expect(workers.md5s).toBe(0);
     expect(violations.length).toBeGreaterThan(0);
     if (!result.ok) return;
     const md5s = await stack.stack.ledger.partChecksums(result.id);
     expect(md5s.map((p) => p.partNumber)).toEqual([1, 2]);
     for (const { md5 } of md5s) expect(md5).toMatch(/^[A-Za-z0-9+/]{22}==$/);
-    await page.close();
   });
 
   it('hashes with the JS MD5 in a worker when a CSP allows blob: workers but not WebAssembly', async () => {
-    const page = await browser.newPage();
-    await countWorkers(page);
     // No 'wasm-unsafe-eval': the SIMD kernel may not compile, on the page or in its workers.
-    await routeClientPage(page, stack.url, {
-      headers: { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; worker-src blob:" },
-    });
-    const result = await page.evaluate(uploadInPage, {});
+    const { result, workers } = await uploadUnderCsp("default-src 'self'; script-src 'unsafe-inline'; worker-src blob:");
     expect(result).toMatchObject({ ok: true, size: 20 * 1024 * 1024 + 3 });
-    const workers = await workerStats(page);
     expect(workers.md5s).toBe(2);
     expect(workers.laneMd5s).toBe(0);
     if (!result.ok) return;
     expect((await stack.stack.ledger.partChecksums(result.id)).map((p) => p.partNumber)).toEqual([1, 2]);
-    await page.close();
   });
 });
