@@ -75,7 +75,7 @@ describe.skipIf(!chromium.available)('a 300 MB file in Chromium', () => {
       await dev?.stop();
     });
 
-    it('uploads in parallel parts hashed four at a time in a worker; the stored SHA-256 equals the source', async () => {
+    it('uploads in parallel parts hashed twelve at a time in a worker; the stored SHA-256 equals the source', async () => {
       const page = await browser.newPage();
       await countWorkers(page);
       const puts = trackPartPuts(page);

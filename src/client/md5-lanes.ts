@@ -1,5 +1,5 @@
 /**
- * A part hasher that hashes up to four parts at once in one thread with the SIMD MD5
+ * A part hasher that hashes up to twelve parts at once in one thread with the SIMD MD5
  * (`shared/md5-lanes.ts`). Concurrent calls share the kernel: each holds a lane while its part is
  * read, 1 MiB a round, and each round hashes every lane's bytes in one pass. A part that finishes
  * frees its lane for the next call waiting.
@@ -33,7 +33,7 @@ interface Lane {
 
 let probe: Promise<Md5Lanes | undefined> | undefined;
 
-/** Whether the four-lane kernel runs here. */
+/** Whether the SIMD kernel runs here. */
 export async function md5LanesAvailable(): Promise<boolean> {
   probe ??= instantiateMd5Lanes(64);
   return (await probe) !== undefined;
@@ -50,8 +50,8 @@ function copyPending(k: Md5Lanes, index: number, lane: Lane): void {
 }
 
 /**
- * A `hashPart` that hashes up to four parts at once (`lanes: 4` tells the uploader to hand it
- * four), the default in Node. Where the kernel cannot run (no WebAssembly SIMD, a CSP without
+ * A `hashPart` that hashes up to twelve parts at once (`lanes: 12` tells the uploader to hand it
+ * twelve), the default in Node. Where the kernel cannot run (no WebAssembly SIMD, a CSP without
  * `wasm-unsafe-eval`) each part goes to `fallback`, by default `md5Base64`.
  *
  * @example
@@ -62,7 +62,7 @@ export function createLaneHasher(fallback: PartHasher = md5Base64): PartHasher {
   const waiting: Job[] = [];
   const lanes: (Lane | undefined)[] = new Array(LANES).fill(undefined);
   let running = false;
-  // A kernel of its own (4 MiB of lane memory), compiled on first use: lanes are this hasher's.
+  // A kernel of its own (12 MiB of lane memory), compiled on first use: lanes are this hasher's.
   let kernel: Promise<Md5Lanes | undefined> | undefined;
 
   const settle = (index: number, outcome: { md5: string } | { error: unknown }) => {
@@ -95,6 +95,9 @@ export function createLaneHasher(fallback: PartHasher = md5Base64): PartHasher {
   const pump = async (k: Md5Lanes) => {
     running = true;
     try {
+      // The parts handed over in this turn of the event loop start side by side: they come one
+      // promise at a time, and a round started with the first alone kept the rest a round behind.
+      await new Promise((resolve) => (globalThis.setImmediate ?? setTimeout)(resolve));
       for (;;) {
         for (let i = 0; i < LANES && waiting.length > 0; i++) {
           if (lanes[i]) continue;

@@ -7,11 +7,12 @@ import { driveMd5Lanes, MD5_LANES_LAYOUT, type Md5LanesLayout, md5LanesBytes } f
 import { createMd5, toBase64 } from './md5.js';
 
 /**
- * Bytes the worker reads at a time: a lane's region with the SIMD MD5 (16 MiB of kernel memory in
- * all), a chunk with the JS one. Blob reads cost enough in Chromium that the size shows: 4 MiB
- * reads hashed 362–365 MB/s where 1 MiB reads hashed 282–313 (BENCHMARKS.md, md5-browser).
+ * Bytes the worker reads at a time: a lane's region with the SIMD MD5 (24 MiB of kernel memory for
+ * its twelve lanes), a chunk with the JS one. Blob reads cost enough in Chromium that the size
+ * shows: with twelve lanes, 1 MiB reads hashed 389 MB/s, 2 MiB 452 and 4 MiB 523, at twice the
+ * memory (BENCHMARKS.md, md5-browser).
  */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 
 export type WorkerRequest = { id: number; part: Blob };
 /** `lanes`: whether the SIMD MD5 hashed it (the JS MD5 otherwise). */
@@ -52,7 +53,7 @@ interface WorkerScope {
  * The worker's program. It runs from its source text, so it uses nothing but its arguments and
  * globals: no async/await and no named inner functions, which bundlers may turn into calls to
  * helpers defined outside this function (`__async`, `__name`); test/worker-bundlers.test.ts checks.
- * With the kernel, up to four parts share its lanes, a chunk of each per round, and parts that
+ * With the kernel, up to twelve parts share its lanes, a chunk of each per round, and parts that
  * arrive take the lanes that free up; without it (or if it does not compile), one part at a time.
  */
 function workerMain(

@@ -2,6 +2,7 @@ import { resolveObjectURL } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LANES } from '../shared/md5-lanes.js';
 import { md5Base64 } from './hash-part.js';
 import { canUseWorkers, createWorkerHasher, defaultPartHasher, hashesNatively, md5WorkerSource } from './md5-worker.js';
 
@@ -75,7 +76,8 @@ describe('createWorkerHasher', () => {
     vi.stubGlobal('Worker', VmWorker);
     const fallback = vi.fn(md5Base64);
     const hasher = createWorkerHasher({ maxWorkers: 2, idleMs: 20, fallback });
-    const parts = Array.from({ length: 5 }, (_, i) => randomBytes(1024 * 1024 + i));
+    // One part more than a worker's lanes: a second worker starts.
+    const parts = Array.from({ length: LANES + 1 }, (_, i) => randomBytes(256 * 1024 + i));
     const md5s = await Promise.all(parts.map((bytes) => hasher(new Blob([bytes]))));
     expect(md5s).toEqual(parts.map(md5Of));
     expect(VmWorker.created).toBe(2);
@@ -128,11 +130,11 @@ describe('createWorkerHasher', () => {
 });
 
 describe('defaultPartHasher', () => {
-  it('is the four-lane MD5 in Node, even where a Worker global exists, and counts as hashing natively', async () => {
+  it('is the twelve-lane MD5 in Node, even where a Worker global exists, and counts as hashing natively', async () => {
     vi.stubGlobal('Worker', VmWorker);
     expect(canUseWorkers()).toBe(true);
     const hasher = defaultPartHasher();
-    expect(hasher.lanes).toBe(4);
+    expect(hasher.lanes).toBe(12);
     expect(hashesNatively(hasher)).toBe(true);
     expect(defaultPartHasher()).toBe(hasher);
     const blob = new Blob(['abc']);

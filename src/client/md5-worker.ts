@@ -1,6 +1,6 @@
 /**
  * Part MD5s off the main thread: Web Workers started from a Blob URL built from the source text of
- * self-contained functions. Where WebAssembly SIMD may run, one worker hashes four parts at once
+ * self-contained functions. Where WebAssembly SIMD may run, one worker hashes twelve parts at once
  * with the SIMD MD5 (`driveMd5Lanes` over the kernel's bytes, carried in the script); elsewhere (a
  * CSP without `wasm-unsafe-eval`, no SIMD) a small pool of workers each runs `createMd5` from
  * `md5.ts`, one part at a time. No worker file to ship and no bundler plugin to configure: it
@@ -25,7 +25,7 @@ export type WorkerHasher = PartHasher & {
 
 export interface WorkerHasherOptions {
   /**
-   * Workers at most. Default: one where the SIMD MD5 runs (it hashes four parts at once), else
+   * Workers at most. Default: one where the SIMD MD5 runs (it hashes twelve parts at once), else
    * cores − 1, between 1 and 4 (each hashes one part at a time).
    */
   maxWorkers?: number;
@@ -160,8 +160,8 @@ let shared: WorkerHasher | undefined;
 let nodeLanes: PartHasher | undefined;
 
 /**
- * The default `hashPart`: where Node's crypto is there (Node, Bun, Deno), the SIMD MD5 hashing four
- * parts at once (node:crypto where WebAssembly cannot run); workers in browsers; the main-thread JS
+ * The default `hashPart`: where Node's crypto is there (Node, Bun, Deno), the SIMD MD5 hashing
+ * twelve parts at once (node:crypto where WebAssembly cannot run); workers in browsers; the main-thread JS
  * MD5 elsewhere. One pool, or one set of lanes, for every upload of the process or page.
  * @example const hasher = options.hashPart ?? defaultPartHasher();
  */

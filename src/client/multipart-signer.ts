@@ -4,8 +4,8 @@
  * So a URL is used within moments of being signed (URLs expire in minutes; a 4 GB upload takes
  * longer), and a 250-part upload costs ~20 API calls, not 250.
  *
- * Hashing runs ahead of signing: each URL handed out starts the MD5 of the next parts (four
- * batches' worth), as many at a time as the hasher has lanes, so the next batch is hashed while
+ * Hashing runs ahead of signing: each URL handed out may start the MD5 of the next parts (four
+ * batches' worth, or two lane-fulls), a lane-full at a time, so the next batch is hashed while
  * the current one is on the wire. Hashing only when a batch was due left every slot idle while its
  * parts were read and hashed (1 GiB into the disk store: 11.4 s to send with hashing, 4.7 s
  * without; BENCHMARKS.md).
@@ -89,13 +89,16 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   const md5s = new Map<number, { md5: Promise<string>; signal: AbortSignal }>();
   const signing = new Map<number, Promise<void>>();
   // As many parts hashed at once as the hasher works on best, each lane one part after another:
-  // one for node:crypto (the hash is CPU and reads on this thread, shared with the PUTs), four for
-  // the SIMD MD5, which hashes four parts in the time of one.
-  const hashing: Promise<unknown>[] = new Array(Math.max(1, options.hasher?.lanes ?? 1)).fill(Promise.resolve());
+  // one for node:crypto (the hash is CPU and reads on this thread, shared with the PUTs), twelve
+  // for the SIMD MD5, which hashes twelve parts in the time of one.
+  const lanes = Math.max(1, options.hasher?.lanes ?? 1);
+  const hashing: Promise<unknown>[] = new Array(lanes).fill(Promise.resolve());
   let nextLane = 0;
-  // Most parts one call signs (a batch and the hashed parts that ride along with it), and so how
-  // many parts are hashed ahead: enough for the next call to sign as many as it may.
+  // Most parts one call signs (a batch and the hashed parts that ride along with it).
   const mostPerCall = Math.min(MAX_PARTS_PER_REQUEST, 4 * Math.max(1, options.batchSize));
+  // How many waiting parts are hashed ahead: enough for the next call to sign as many as it may,
+  // and two lanes' worth, so that a lane-full can start while one is still waiting to be sent.
+  const lookAhead = Math.max(mostPerCall, 2 * lanes);
   // Parts whose MD5 is known, so a batch may take them without waiting.
   const hashed = new Set<number>();
 
@@ -154,14 +157,26 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
     }
   };
 
-  /** Starts hashing the parts that will be signed next, so their batch need not wait for it. */
-  const hashAhead = (signal: AbortSignal) => {
+  /**
+   * Starts hashing the parts that will be signed next, so their batch need not wait for it, a
+   * lane-full at a time: the SIMD MD5 costs as much per round with one part as with twelve, and
+   * starting each part as it came into view left all lanes but one idle (1 GiB into RGW: 1.0 s of
+   * the uploader's CPU in the kernel, against 0.3 with full lanes; BENCHMARKS.md, datapath).
+   * Fewer start at once only when a batch needs them now (`needed`) or they are the last.
+   */
+  const hashAhead = (signal: AbortSignal, needed: readonly number[] = []) => {
     if (!options.hasher || signal.aborted) return;
-    for (const n of options.upcoming().slice(0, mostPerCall)) if (!md5s.has(n) && !fresh(urls.get(n))) start(n, signal);
+    const upcoming = options.upcoming();
+    const due = [...new Set([...needed, ...upcoming.slice(0, lookAhead)])].filter((n) => !md5s.has(n) && !fresh(urls.get(n)));
+    const now = upcoming.length <= lookAhead || needed.some((n) => due.includes(n));
+    // Whole lane-fulls only: a part past the last would run alone after them.
+    for (const n of now ? due : due.slice(0, due.length - (due.length % lanes))) start(n, signal);
   };
 
   const signBatch = async (numbers: number[], signal: AbortSignal): Promise<void> => {
-    // All queued at once, then awaited in order; a failure leaves the others to finish unobserved.
+    // The batch's parts not hashed yet start with those behind them, filling the lanes.
+    hashAhead(signal, numbers);
+    // All awaited in order; a failure leaves the others to finish unobserved.
     const digests = numbers.map((partNumber) => hash(partNumber, signal));
     for (const digest of digests) digest.catch(() => undefined);
     const parts: { partNumber: number; md5?: string }[] = [];

@@ -4,7 +4,7 @@
  */
 import { DropgateError, isDropgateError } from '../shared/errors.js';
 import { type PartPlan, partSizeFor } from '../shared/parts.js';
-import type { FileRecord, SignRequest } from '../shared/protocol.js';
+import type { FileRecord } from '../shared/protocol.js';
 import { type ApiContext, releaseUpload, signRequest, signUpload, uploadStatus } from './api-calls.js';
 import type { PartHasher } from './hash-part.js';
 import { partBlob } from './multipart.js';
@@ -100,7 +100,7 @@ async function signNew(ctx: SessionContext): Promise<Session> {
   // one API call fewer. Those MD5s were due before the first PUT anyway; the server plans the
   // parts with the same `partSizeFor`.
   const plan = request.multipart ? partSizeFor(file.size) : undefined;
-  const first = plan ? await untilAborted(firstParts(ctx, plan), ctx.signal, () => {}) : undefined;
+  const first = plan ? await untilAborted(hashFirstParts(file, plan, ctx.firstParts, ctx.signal), ctx.signal, () => {}) : undefined;
   if (first) request.parts = first.wanted;
   // The sign call is not cancelled with the signal: the server may already have reserved the
   // allowance. An abort rejects at once, and the reservation is released when the answer comes.
@@ -131,19 +131,24 @@ async function signNew(ctx: SessionContext): Promise<Session> {
 }
 
 /** The first parts to sign with the upload, each hashed (one at a time) when there is a hasher. */
-async function firstParts(ctx: SessionContext, plan: PartPlan) {
-  const { count, hasher } = ctx.firstParts;
-  const wanted: NonNullable<SignRequest['parts']> = [];
+/**
+ * The parts a multipart sign call asks URLs for (the first `count`), with their MD5s when there is
+ * a hasher, and the MD5s of the parts hashed beside them.
+ * @example const first = await hashFirstParts(file, partSizeFor(file.size), { count: 4, hasher }, signal);
+ */
+export async function hashFirstParts(file: Blob, plan: PartPlan, first: SessionContext['firstParts'], signal: AbortSignal) {
+  const { count, hasher } = first;
+  const numbers = Array.from({ length: Math.min(count, plan.partCount) }, (_, i) => i + 1);
+  if (numbers.length === 0 || signal.aborted) return undefined;
+  if (!hasher) return { wanted: numbers.map((partNumber) => ({ partNumber })), md5s: new Map<number, string>() };
+  // Hashed side by side, and as many more as the hasher has lanes: the SIMD MD5 takes as long
+  // for twelve parts as for four, and the part signer then finds them hashed.
+  const hashing = Array.from({ length: Math.min(plan.partCount, Math.max(count, hasher.lanes ?? 1)) }, (_, i) =>
+    md5OfPart(hasher, partBlob(file, plan, i + 1), i + 1),
+  );
+  // Awaited in order; a failure leaves the others to finish unobserved.
+  for (const md5 of hashing) md5.catch(() => undefined);
   const md5s = new Map<number, string>();
-  for (let partNumber = 1; partNumber <= Math.min(count, plan.partCount); partNumber++) {
-    if (ctx.signal.aborted) break;
-    if (!hasher) {
-      wanted.push({ partNumber });
-      continue;
-    }
-    const md5 = await md5OfPart(hasher, partBlob(ctx.file, plan, partNumber), partNumber);
-    md5s.set(partNumber, md5);
-    wanted.push({ partNumber, md5 });
-  }
-  return wanted.length > 0 ? { wanted, md5s } : undefined;
+  for (const [i, md5] of hashing.entries()) md5s.set(i + 1, await md5);
+  return { wanted: numbers.map((partNumber) => ({ partNumber, md5: md5s.get(partNumber) as string })), md5s };
 }

@@ -1,26 +1,33 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { instantiateMd5Lanes, type Md5Lanes } from './md5-lanes.js';
-import { LANE_DATA_OFFSET, MASK_OFFSET, md5LanesModule, STATE_OFFSET } from './md5-lanes-wasm.js';
+import { LANE_DATA_OFFSET, LANES, MASK_OFFSET, md5LanesModule, STATE_OFFSET } from './md5-lanes-wasm.js';
 
 const md5Hex = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-describe('the four-lane kernel', () => {
+describe('the twelve-lane kernel', () => {
   it('leaves a masked lane’s state alone while the others hash', async () => {
     const { instance } = await WebAssembly.instantiate(md5LanesModule(2));
     const memory = instance.exports.memory as WebAssembly.Memory;
     const compress = instance.exports.compress as (...args: number[]) => void;
     const words = new Uint32Array(memory.buffer);
-    words.fill(7, STATE_OFFSET >> 2, (STATE_OFFSET >> 2) + 16);
-    words.set([0xffffffff, 0, 0xffffffff, 0], MASK_OFFSET >> 2);
-    new Uint8Array(memory.buffer).set(randomBytes(64), LANE_DATA_OFFSET);
-    compress(LANE_DATA_OFFSET, LANE_DATA_OFFSET, LANE_DATA_OFFSET, LANE_DATA_OFFSET, 1);
-    const lane = (j: number) => [0, 1, 2, 3].map((w) => words[(STATE_OFFSET >> 2) + w * 4 + j]);
-    expect(lane(1)).toEqual([7, 7, 7, 7]);
-    expect(lane(3)).toEqual([7, 7, 7, 7]);
+    words.fill(7, STATE_OFFSET >> 2, (STATE_OFFSET >> 2) + 4 * LANES);
+    // Every other lane masked. Lanes 0, 3, 6 and 9 hash the first block, the others the second.
+    words.set(
+      Array.from({ length: LANES }, (_, lane) => (lane % 2 === 0 ? 0xffffffff : 0)),
+      MASK_OFFSET >> 2,
+    );
+    new Uint8Array(memory.buffer).set(randomBytes(128), LANE_DATA_OFFSET);
+    compress(...Array.from({ length: LANES }, (_, lane) => LANE_DATA_OFFSET + 64 * (lane % 3 === 0 ? 0 : 1)), 1);
+    const lane = (j: number) => [0, 1, 2, 3].map((w) => words[(STATE_OFFSET >> 2) + w * LANES + j]);
+    for (let j = 1; j < LANES; j += 2) expect(lane(j)).toEqual([7, 7, 7, 7]);
     expect(lane(0)).not.toEqual([7, 7, 7, 7]);
-    expect(lane(2)).toEqual(lane(0));
+    expect(lane(2)).not.toEqual(lane(0));
+    // Same bytes, same starting state: same result, whichever group the lane is in.
+    expect(lane(6)).toEqual(lane(0));
+    expect(lane(4)).toEqual(lane(2));
+    expect(lane(10)).toEqual(lane(2));
   });
 });
 
@@ -52,11 +59,13 @@ describe('instantiateMd5Lanes', () => {
     return digests;
   }
 
-  it('hashes four messages of different lengths side by side, each in pieces of its own size, as node:crypto does', async () => {
+  it('hashes twelve messages of different lengths side by side, each in pieces of its own size, as node:crypto does', async () => {
     const md5 = await lanes(4096);
-    const messages = [randomBytes(10_000), randomBytes(63), randomBytes(4096 * 3 + 64), randomBytes(0)];
-    expect(hashSideBySide(md5, messages, [1000, 7, 4096, 64])).toEqual(messages.map(md5Hex));
-    // The same lanes again, started afresh.
+    const lengths = [10_000, 63, 4096 * 3 + 64, 0, 64, 65, 5000, 1, 8191, 55, 56, 12_345];
+    const messages = lengths.map((n) => randomBytes(n));
+    const pieces = [1000, 7, 4096, 64, 64, 13, 4096, 1, 2048, 55, 30, 999];
+    expect(hashSideBySide(md5, messages, pieces)).toEqual(messages.map(md5Hex));
+    // Four lanes again, started afresh, the other eight idle.
     const again = [randomBytes(130), randomBytes(55), randomBytes(56), randomBytes(9000)];
     expect(hashSideBySide(md5, again, [4096, 4096, 1, 333])).toEqual(again.map(md5Hex));
   });

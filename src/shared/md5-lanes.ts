@@ -1,7 +1,7 @@
 /**
- * Four MD5 messages hashed side by side in the SIMD kernel (`md5-lanes-wasm.ts`), one per lane.
+ * Twelve MD5 messages hashed side by side in the SIMD kernel (`md5-lanes-wasm.ts`), one per lane.
  * Each lane has a region of the kernel's memory; its owner puts bytes there and `consume` hashes
- * the whole blocks of every lane in one pass. The client hashes four parts of a file this way. No
+ * the whole blocks of every lane in one pass. The client hashes twelve parts of a file this way. No
  * I/O here and nothing of Node or the DOM, so a browser or a server can drive it too. (The disk
  * store tried it on bodies arriving side by side: they arrive in bursts, one at a time, so most
  * passes ran one lane and it cost more than node:crypto; BENCHMARKS.md, datapath.)
@@ -84,7 +84,7 @@ export function driveMd5Lanes(instance: WebAssembly.Instance, laneBytes: number,
   const { lanes, stateOffset, maskOffset, dataOffset, padding } = layout;
   const initial = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
   const memory = instance.exports.memory as WebAssembly.Memory;
-  const compress = instance.exports.compress as (p0: number, p1: number, p2: number, p3: number, blocks: number) => void;
+  const compress = instance.exports.compress as (...offsetsThenBlocks: number[]) => void;
   const bytes = new Uint8Array(memory.buffer);
   const words = new Uint32Array(memory.buffer);
   const stride = laneBytes + padding;
@@ -93,8 +93,9 @@ export function driveMd5Lanes(instance: WebAssembly.Instance, laneBytes: number,
     base(lane: number): number {
       return dataOffset + lane * stride;
     },
-    /** Runs `blocks[lane]` blocks from each region's start, every lane with blocks left in each call. */
-    run(blocks: number[]) {
+    /** Runs `counts[lane]` blocks from each region's start (none for lanes past the list), every lane with blocks left in each call. */
+    run(counts: readonly number[]) {
+      const blocks = Array.from({ length: lanes }, (_, lane) => counts[lane] ?? 0);
       const at = blocks.map((_, lane) => kernel.base(lane));
       for (;;) {
         const busy = blocks.map((n) => n > 0);
@@ -103,7 +104,7 @@ export function driveMd5Lanes(instance: WebAssembly.Instance, laneBytes: number,
         const count = Math.min(...blocks.filter((n) => n > 0));
         for (let lane = 0; lane < lanes; lane++) words[(maskOffset >> 2) + lane] = busy[lane] ? 0xffffffff : 0;
         const from = at.map((offset, lane) => (busy[lane] ? offset : (at[first] as number)));
-        compress(from[0] as number, from[1] as number, from[2] as number, from[3] as number, count);
+        compress(...from, count);
         for (let lane = 0; lane < lanes; lane++) {
           if (!busy[lane]) continue;
           blocks[lane] = (blocks[lane] as number) - count;

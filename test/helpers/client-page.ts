@@ -117,7 +117,7 @@ export interface WorkerStats {
   created: number;
   posted: number;
   md5s: number;
-  /** Of those, the ones the SIMD MD5 computed (four parts at once). */
+  /** Of those, the ones the SIMD MD5 computed (twelve parts at once). */
   laneMd5s: number;
   terminated: number;
 }
