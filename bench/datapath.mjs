@@ -6,6 +6,7 @@
  *   rgw   the S3 store on RGW (/tmp/dropgate-rgw/env): the bytes go to RGW, the gateway only signs
  * Contenders (--contenders):
  *   client  the client's defaults: multipart (16 MiB parts, 4 at once), each part's MD5 signed as Content-MD5
+ *   baseline (with --baseline DIR) `client` from another build: DIR/dist/client, for before → after
  *   nohash  the same with `hashPart: false`
  *   single  one PUT from the client (no parts, no hashing), as curl sends it
  *   curl    `curl -T`, one PUT, no checksum; the URL is signed before its clock starts
@@ -21,13 +22,14 @@
  * box's idle CPU share during the upload (/proc/stat: whether another thread would find a free
  * core). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
  * `--prof DIR`: client and gateway write CPU profiles there (bench/profile-top.mjs reads them).
+ * `--baseline DIR`: adds the `baseline` contender (DIR holds another build, `npm run build` done).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { exec, stopChild, track } from './children.mjs';
 import { cpuMs, TICK_MS } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
@@ -42,6 +44,7 @@ const LABELS = {
   blob: 'client, fs.openAsBlob',
   worker: 'client, MD5 in 2 threads',
   prehashed: 'client, MD5s precomputed',
+  baseline: 'client, --baseline build',
 };
 
 /**
@@ -115,9 +118,9 @@ export async function startServer(store, dataDir, { prof, profile, env = {} } = 
   };
 }
 
-async function viaClient(endpoint, path, mode, prof, profile) {
+async function viaClient(endpoint, path, mode, prof, profile, env) {
   const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${profile}`] : [];
-  return JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big', mode]));
+  return JSON.parse(await exec(process.execPath, [...profArgs, CHILD, endpoint, path, 'big', mode], { env }));
 }
 
 async function viaCurl(endpoint, path, size) {
@@ -146,6 +149,10 @@ async function viaCurl(endpoint, path, size) {
 export async function run(flags) {
   const targets = flags.targets.split(',');
   const contenders = flags.contenders.split(',');
+  if (flags.baseline && !contenders.includes('baseline')) contenders.splice(1, 0, 'baseline');
+  const baselineClient = flags.baseline ? join(resolve(flags.baseline), 'dist/client/index.js') : undefined;
+  if (contenders.includes('baseline') && !(baselineClient && existsSync(baselineClient)))
+    throw new Error('the baseline contender needs --baseline DIR with DIR/dist/client/index.js built');
   const dir = await mkdtemp(join(tmpdir(), 'dropgate-bench-datapath-'));
   const path = join(dir, 'data.mp4');
   // RGW's store here is RAM shared with other tests: each object is deleted right after its upload.
@@ -175,9 +182,10 @@ export async function run(flags) {
                 : await viaClient(
                     server.url,
                     path,
-                    who === 'client' ? 'default' : who,
+                    who === 'client' || who === 'baseline' ? 'default' : who,
                     flags.prof,
                     `client-${target}-${who}-${r}.cpuprofile`,
+                    who === 'baseline' ? { BENCH_CLIENT: baselineClient } : undefined,
                   );
             serverCpu = cpuMs(server.pid) - cpu0;
             // Of the box's cores × the upload's wall time: the client child measures its own upload

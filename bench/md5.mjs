@@ -4,9 +4,9 @@
  * (default 16 MiB, the plan's part size) by:
  *   node-crypto  `md5Base64` (node:crypto), one part after another, as the client hashed until
  *                session 6
- *   lanes        `createLaneHasher()`, every part handed over at once: four in its lanes at a time
+ *   lanes        `createLaneHasher()`, every part handed over at once: twelve in its lanes at a time
  * Both read the file through `openFile`, so the figures include the reads. Also the kernel alone:
- * the same bytes in memory through node:crypto's one message, and through the four lanes
+ * the same bytes in memory through node:crypto's one message, and through the twelve lanes
  * (`instantiateMd5Lanes`, 1 MiB regions), with no read. Runs interleaved; wall time and
  * process.cpuUsage (all threads) per run. Every lane digest is checked against node:crypto's.
  */
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fmt, save, summary } from './stats.mjs';
 
 const { createLaneHasher, md5Base64, openFile } = await import('../dist/client/index.js');
-const { instantiateMd5Lanes } = await import('../dist/shared/md5-lanes.js');
+const { instantiateMd5Lanes, LANES } = await import('../dist/shared/md5-lanes.js');
 
 async function timed(fn) {
   const cpu = process.cpuUsage();
@@ -40,9 +40,9 @@ export async function run(flags) {
     const lanes = await instantiateMd5Lanes(1024 * 1024);
     if (!lanes) throw new Error('WebAssembly SIMD is not available here');
     const mib = block.subarray(0, 1024 * 1024);
-    const kernelBytes = Math.floor(flags.size / (4 * mib.length)) * 4 * mib.length;
+    const kernelBytes = Math.floor(flags.size / (LANES * mib.length)) * LANES * mib.length;
     const laneDigest = createHash('md5');
-    for (let at = 0; at < kernelBytes / 4; at += mib.length) laneDigest.update(mib);
+    for (let at = 0; at < kernelBytes / LANES; at += mib.length) laneDigest.update(mib);
     const expectedLane = laneDigest.digest('hex');
 
     const contenders = {
@@ -61,12 +61,13 @@ export async function run(flags) {
         return hash.digest('hex');
       },
       'kernel-lanes': async () => {
-        for (let lane = 0; lane < 4; lane++) lanes.reset(lane);
-        for (let at = 0; at < kernelBytes; at += 4 * mib.length) {
-          for (let lane = 0; lane < 4; lane++) lanes.region(lane).set(mib);
-          lanes.consume([mib.length, mib.length, mib.length, mib.length]);
+        for (let lane = 0; lane < LANES; lane++) lanes.reset(lane);
+        const full = new Array(LANES).fill(mib.length);
+        for (let at = 0; at < kernelBytes; at += LANES * mib.length) {
+          for (let lane = 0; lane < LANES; lane++) lanes.region(lane).set(mib);
+          lanes.consume(full);
         }
-        return Buffer.from(lanes.finish(0, 0, kernelBytes / 4)).toString('hex');
+        return Buffer.from(lanes.finish(0, 0, kernelBytes / LANES)).toString('hex');
       },
     };
     const results = Object.fromEntries(Object.keys(contenders).map((name) => [name, { ms: [], cpuMs: [] }]));

@@ -10,7 +10,7 @@ const subcommands = {
   },
   datapath: {
     file: './datapath.mjs',
-    defaults: { runs: 5, size: 1_073_741_824, targets: 'disk,rgw', contenders: 'client,nohash,single,curl', prof: '' },
+    defaults: { runs: 5, size: 1_073_741_824, targets: 'disk,rgw', contenders: 'client,nohash,single,curl', baseline: '', prof: '' },
   },
   memory: { file: './memory.mjs', defaults: { runs: 5, size: 2_000_000_000 } },
   load: {
