@@ -168,9 +168,9 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
     if (!options.hasher || signal.aborted) return;
     const upcoming = options.upcoming();
     const due = [...new Set([...needed, ...upcoming.slice(0, lookAhead)])].filter((n) => !md5s.has(n) && !fresh(urls.get(n)));
-    const now = upcoming.length <= lookAhead || needed.some((n) => due.includes(n));
+    const urgent = upcoming.length <= lookAhead || needed.some((n) => due.includes(n));
     // Whole lane-fulls only: a part past the last would run alone after them.
-    for (const n of now ? due : due.slice(0, due.length - (due.length % lanes))) start(n, signal);
+    for (const n of urgent ? due : due.slice(0, due.length - (due.length % lanes))) start(n, signal);
   };
 
   const signBatch = async (numbers: number[], signal: AbortSignal): Promise<void> => {

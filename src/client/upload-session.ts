@@ -130,7 +130,6 @@ async function signNew(ctx: SessionContext): Promise<Session> {
   return { kind: 'single', uploadId: sign.uploadId, url: sign.presignedUrl, headers: sign.headers };
 }
 
-/** The first parts to sign with the upload, each hashed (one at a time) when there is a hasher. */
 /**
  * The parts a multipart sign call asks URLs for (the first `count`), with their MD5s when there is
  * a hasher, and the MD5s of the parts hashed beside them.
