@@ -160,8 +160,8 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   /**
    * Starts hashing the parts that will be signed next, so their batch need not wait for it, a
    * lane-full at a time: the SIMD MD5 costs as much per round with one part as with twelve, and
-   * starting each part as it came into view left all lanes but one idle (1 GiB into RGW: 1.0 s of
-   * the uploader's CPU in the kernel, against 0.3 with full lanes; BENCHMARKS.md, datapath).
+   * starting each part as it came into view left all lanes but one idle (1 GiB into RGW, profiled:
+   * the kernel's self time 1,000 ms that way, 314–385 ms with lane-fulls; BENCHMARKS.md, datapath).
    * Fewer start at once only when a batch needs them now (`needed`) or they are the last.
    */
   const hashAhead = (signal: AbortSignal, needed: readonly number[] = []) => {
