@@ -1,16 +1,17 @@
 /**
  * Twelve MD5s at once: a WebAssembly SIMD kernel whose 128-bit vectors hold one 32-bit MD5 word of
  * four independent messages, one per lane, in three groups of four. The parts of a multipart
- * upload are independent messages, so the client hashes twelve at a time: 3.3 GB/s on one core
- * here, where node:crypto's MD5 of one message runs at 0.9 (BENCHMARKS.md, md5).
+ * upload are independent messages, so the client hashes twelve at a time: 3.7 GB/s on one core
+ * here, where node:crypto's MD5 of one message runs at 0.94 (BENCHMARKS.md, md5).
  *
  * Why three groups: an MD5 step waits for the step before (about six instructions in a row), so
  * one group of four lanes keeps a core mostly waiting; the groups' steps are independent, and the
  * core runs them side by side. That only happens if the compiled code interleaves them: V8 orders
  * the arithmetic as it likes and put one group's 64 steps after the other's. So each step stores
  * its result (`SINK_OFFSET`): stores keep their order, so each pins its step between the other
- * groups' steps of the same index. Measured here, hashing 1 GiB from memory: one group 1.4 GB/s;
- * two 1.6 without the stores, 2.7 with them; three 3.3; four spill registers (2.8).
+ * groups' steps of the same index. Measured here (an ad hoc script, 1 GiB from memory): one group
+ * 1.4 GB/s; two 1.6 without the stores, 2.7 with them; three 3.3, and 3.6 with a block's words
+ * loaded four at a time and transposed; four spill registers (2.8).
  *
  * The module is built here, byte by byte, rather than shipped as a binary: it is 64 unrolled RFC
  * 1321 steps per group and a block loop, and writing it out keeps every constant and opcode
