@@ -20,7 +20,8 @@
  * (bench/datapath-server.mjs), fresh for every upload; its CPU time (/proc) is recorded per upload,
  * and the uploader's (process.cpuUsage; curl's through its parent shell's cutime + cstime), and the
  * box's idle CPU share during the upload (/proc/stat: whether another thread would find a free
- * core). Runs interleaved. Bar: client ≥ 90% of curl's throughput.
+ * core). Runs interleaved, each run starting one contender later, and every upload starting after a
+ * `sync` (the last one's deleted files flushed). Bar: client ≥ 90% of curl's throughput.
  * `--prof DIR`: client and gateway write CPU profiles there (bench/profile-top.mjs reads them).
  * `--baseline DIR`: adds the `baseline` contender (DIR holds another build, `npm run build` done).
  */
@@ -164,7 +165,8 @@ export async function run(flags) {
     for (let r = 0; r < flags.runs; r++) {
       for (const target of targets) {
         const line = [];
-        for (const who of contenders) {
+        // Each run starts one contender later, so no contender always follows the same one.
+        for (const who of contenders.map((_, i) => contenders[(i + r) % contenders.length])) {
           const store = target === 'disk' ? 'disk' : 's3';
           const server = await startServer(store, join(dir, `stack-${target}-${who}-${r}`), {
             prof: flags.prof,
@@ -194,6 +196,10 @@ export async function run(flags) {
           } finally {
             await server.stop();
             await rm(join(dir, `stack-${target}-${who}-${r}`), { recursive: true, force: true });
+            // Deleting a 1 GiB file on a filesystem mounted with `discard` (this machine's ext4)
+            // queues its trims for the next journal commit, which then fell inside the next upload
+            // (BENCHMARKS.md, datapath): `sync` waits for them, before the next clock starts.
+            await exec('sync', []);
           }
           if (m.key && rgw) {
             await rgw.delete(m.key);
