@@ -32,8 +32,9 @@ describe.each(variants)('the worker script of an esbuild bundle, $name', ({ opti
     runInNewContext(result.outputFiles?.[0]?.text ?? '', Object.assign(scope, { btoa }));
     const source = scope.bundle?.md5WorkerSource() ?? '';
 
-    // Four parts handed over at once, as the pool hands them: with the SIMD kernel they share its lanes; in a
-    // context without WebAssembly (as under a CSP that forbids it) the JS MD5 takes them in turn.
+    // Four parts handed over at once, as the pool hands them: with the SIMD kernel they share its
+    // lanes; in a context without WebAssembly (as under a CSP that forbids it) the JS MD5 takes
+    // them in turn.
     const parts = [5 * 1024 * 1024 + 11, 3 * 1024 * 1024, 100, 1024 * 1024 + 64].map((size) => randomBytes(size));
     for (const withKernel of [true, false]) {
       const worker: { onmessage?: (event: { data: unknown }) => void } = {};

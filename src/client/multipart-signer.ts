@@ -97,7 +97,7 @@ export function createPartSigner(options: PartSignerOptions): PartSigner {
   // Most parts one call signs (a batch and the hashed parts that ride along with it).
   const mostPerCall = Math.min(MAX_PARTS_PER_REQUEST, 4 * Math.max(1, options.batchSize));
   // How many waiting parts are hashed ahead: enough for the next call to sign as many as it may,
-  // and two lanes' worth, so that a lane-full can start while one is still waiting to be sent.
+  // and two lane-fulls, so that one can start hashing while the other is still waiting to be sent.
   const lookAhead = Math.max(mostPerCall, 2 * lanes);
   // Parts whose MD5 is known, so a batch may take them without waiting.
   const hashed = new Set<number>();
