@@ -35,7 +35,14 @@ if (endpoint) {
 }
 const datapath = load('datapath');
 if (datapath) {
-  const label = { client: 'dropgate/client', nohash: 'hashPart: false', single: 'client, one PUT', blob: 'fs.openAsBlob', curl: 'curl -T' };
+  const label = {
+    client: 'dropgate/client',
+    nohash: 'hashPart: false',
+    single: 'client, one PUT',
+    blob: 'fs.openAsBlob',
+    prehashed: 'MD5s precomputed',
+    curl: 'curl -T',
+  };
   for (const [target, byWho] of Object.entries(datapath.results)) {
     const store = target === 'rgw' ? 'RGW (S3)' : 'the disk store';
     panels.push({

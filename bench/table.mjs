@@ -71,6 +71,9 @@ if (datapath) {
     nohash: 'client, `hashPart: false`',
     single: 'client, one PUT',
     blob: 'client, `fs.openAsBlob`',
+    worker: 'client, MD5 in 2 threads',
+    prehashed: 'MD5s computed before the clock',
+    baseline: 'client, `--baseline` build',
     curl: '`curl -T`',
   };
   for (const [target, byWho] of Object.entries(datapath.results)) {
@@ -78,13 +81,14 @@ if (datapath) {
     console.log(
       `### datapath, ${target} (${datapath.machine.at}, commit ${datapath.machine.commit}, ${datapath.flags.runs} runs of ${datapath.flags.size} bytes)\n`,
     );
-    console.log('| uploader | median MB/s | min | max | ÷ curl | gateway CPU ms (median) | client CPU ms (median) |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    console.log('| uploader | median MB/s | min | max | ÷ curl | gateway CPU ms (median) | uploader CPU ms (median) | box idle |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const [who, r] of Object.entries(byWho)) {
       const ratio = curl ? `${((100 * r.mbps.median) / curl).toFixed(1)}%` : '—';
       const clientCpu = r.clientCpuMs ? n(r.clientCpuMs.median) : '—';
+      const idle = r.boxIdle ? `${(100 * r.boxIdle.median).toFixed(0)}%` : '—';
       console.log(
-        `| ${label[who] ?? who} | ${n(r.mbps.median)} | ${n(r.mbps.min)} | ${n(r.mbps.max)} | ${ratio} | ${n(r.serverCpuMs.median)} | ${clientCpu} |`,
+        `| ${label[who] ?? who} | ${n(r.mbps.median)} | ${n(r.mbps.min)} | ${n(r.mbps.max)} | ${ratio} | ${n(r.serverCpuMs.median)} | ${clientCpu} | ${idle} |`,
       );
     }
     console.log();
