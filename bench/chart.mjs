@@ -4,6 +4,7 @@
  * min–max whiskers. No dependencies: the SVG is written by hand.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { DATAPATH_LABELS } from './datapath-labels.mjs';
 
 const dir = new URL('./results/', import.meta.url);
 const load = (name) =>
@@ -35,20 +36,12 @@ if (endpoint) {
 }
 const datapath = load('datapath');
 if (datapath) {
-  const label = {
-    client: 'dropgate/client',
-    nohash: 'hashPart: false',
-    single: 'client, one PUT',
-    blob: 'fs.openAsBlob',
-    prehashed: 'MD5s precomputed',
-    curl: 'curl -T',
-  };
   for (const [target, byWho] of Object.entries(datapath.results)) {
     const store = target === 'rgw' ? 'RGW (S3)' : 'the disk store';
     panels.push({
       title: `datapath: ${(datapath.flags.size / 2 ** 30).toFixed(0)} GiB into ${store}, MB/s (median of ${datapath.flags.runs})`,
       unit: 'MB/s',
-      rows: Object.entries(byWho).map(([who, r]) => ({ name: label[who] ?? who, ...r.mbps, ours: who !== 'curl' })),
+      rows: Object.entries(byWho).map(([who, r]) => ({ name: DATAPATH_LABELS[who] ?? who, ...r.mbps, ours: who !== 'curl' })),
     });
   }
 }
@@ -79,7 +72,7 @@ if (memory) {
 }
 
 const W = 900;
-const LEFT = 150;
+const LEFT = 190;
 const RIGHT = 200;
 const ROW = 26;
 let y = 20;

@@ -32,21 +32,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exec, stopChild, track } from './children.mjs';
+import { DATAPATH_LABELS as LABELS } from './datapath-labels.mjs';
 import { cpuMs, TICK_MS } from './proc.mjs';
 import { fmt, save, summary } from './stats.mjs';
 
 const CHILD = new URL('./datapath-child.mjs', import.meta.url).pathname;
 const SERVER = new URL('./datapath-server.mjs', import.meta.url).pathname;
-const LABELS = {
-  client: 'dropgate/client',
-  nohash: 'client, hashPart: false',
-  single: 'client, one PUT',
-  curl: 'curl -T',
-  blob: 'client, fs.openAsBlob',
-  worker: 'client, MD5 in 2 threads',
-  prehashed: 'client, MD5s precomputed',
-  baseline: 'client, --baseline build',
-};
 
 /**
  * Idle CPU milliseconds of the whole box so far (every core; /proc/stat's idle + iowait): how much

@@ -1,5 +1,6 @@
 /** `node bench/table.mjs`: the Markdown results tables of BENCHMARKS.md, from bench/results/*.json. */
 import { existsSync, readFileSync } from 'node:fs';
+import { DATAPATH_LABELS } from './datapath-labels.mjs';
 
 const load = (name) => {
   const url = new URL(`./results/${name}.json`, import.meta.url);
@@ -66,16 +67,6 @@ if (reserve) {
 }
 const datapath = load('datapath');
 if (datapath) {
-  const label = {
-    client: 'dropgate/client',
-    nohash: 'client, `hashPart: false`',
-    single: 'client, one PUT',
-    blob: 'client, `fs.openAsBlob`',
-    worker: 'client, MD5 in 2 threads',
-    prehashed: 'MD5s computed before the clock',
-    baseline: 'client, `--baseline` build',
-    curl: '`curl -T`',
-  };
   for (const [target, byWho] of Object.entries(datapath.results)) {
     const curl = byWho.curl?.mbps.median;
     console.log(
@@ -88,7 +79,7 @@ if (datapath) {
       const clientCpu = r.clientCpuMs ? n(r.clientCpuMs.median) : '—';
       const idle = r.boxIdle ? `${(100 * r.boxIdle.median).toFixed(0)}%` : '—';
       console.log(
-        `| ${label[who] ?? who} | ${n(r.mbps.median)} | ${n(r.mbps.min)} | ${n(r.mbps.max)} | ${ratio} | ${n(r.serverCpuMs.median)} | ${clientCpu} | ${idle} |`,
+        `| ${DATAPATH_LABELS[who] ?? who} | ${n(r.mbps.median)} | ${n(r.mbps.min)} | ${n(r.mbps.max)} | ${ratio} | ${n(r.serverCpuMs.median)} | ${clientCpu} | ${idle} |`,
       );
     }
     console.log();
